@@ -1,0 +1,1 @@
+"""X (Twitter) web GraphQL: tweet records, the response parser, the account pool (no Dagster imports)."""
