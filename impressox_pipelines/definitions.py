@@ -8,13 +8,23 @@ nothing reads the environment when this module is imported.
 
 import dagster as dg
 
+from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources import core_resources
+
+# The main job: every asset of the project for one day (`make demo` runs it for today). Unpartitioned
+# assets are materialized whole alongside the day's partitions.
+main_job = dg.define_asset_job(
+    "main_job",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
+    description="Every asset of the project for one daily partition.",
+)
 
 
 def build_definitions() -> dg.Definitions:
     """Assemble the code location (called by Dagster at load time, and directly by tests and the demo)."""
     return dg.Definitions.merge(
-        dg.Definitions(resources=core_resources()),
+        dg.Definitions(jobs=[main_job], resources=core_resources()),
     )
 
 

@@ -28,7 +28,9 @@ class DemoStep:
 
 
 # Fields append their jobs here, in the order the data flows.
-DEMO_STEPS: list[DemoStep] = []
+DEMO_STEPS: list[DemoStep] = [
+    DemoStep("main_job", "every asset for today's partition"),
+]
 
 # Fields append summary callables: each gets the built Definitions and returns lines to print.
 SUMMARIES: list[Callable[[object], list[str]]] = []
@@ -52,7 +54,7 @@ def run_demo(replay_dir: Path | None = None) -> int:
         defs = build_definitions()
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
         for step in DEMO_STEPS:
-            job = defs.get_job_def(step.job_name)
+            job = defs.resolve_job_def(step.job_name)
             started = time.monotonic()
             result = job.execute_in_process(
                 instance=instance,
