@@ -8,6 +8,12 @@ nothing reads the environment when this module is imported.
 
 import dagster as dg
 
+from impressox_pipelines.assets.airdrops import airdrops_definitions
+from impressox_pipelines.assets.market import market_definitions
+from impressox_pipelines.assets.notify import notify_definitions
+from impressox_pipelines.assets.ops import ops_definitions
+from impressox_pipelines.assets.rag import rag_definitions
+from impressox_pipelines.assets.social import x_definitions
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources import core_resources
 
@@ -25,6 +31,12 @@ def build_definitions() -> dg.Definitions:
     """Assemble the code location (called by Dagster at load time, and directly by tests and the demo)."""
     return dg.Definitions.merge(
         dg.Definitions(jobs=[main_job], resources=core_resources()),
+        ops_definitions(),
+        market_definitions(),
+        notify_definitions(),
+        x_definitions(),
+        airdrops_definitions(),
+        rag_definitions(),
     )
 
 

@@ -30,10 +30,57 @@ class DemoStep:
 # Fields append their jobs here, in the order the data flows.
 DEMO_STEPS: list[DemoStep] = [
     DemoStep("main_job", "every asset for today's partition"),
+    DemoStep("price_rules_demo_job", "seed demo price rules, tick them against the price stand-in", partitioned=False),
+    DemoStep("deliver_notifications_job", "deliver the outbox to the Telegram stand-in", partitioned=False),
 ]
 
 # Fields append summary callables: each gets the built Definitions and returns lines to print.
 SUMMARIES: list[Callable[[object], list[str]]] = []
+
+
+def _tweets_summary(defs: object) -> list[str]:  # X scraping: "tweets scraped and stored: N"
+    from impressox_pipelines.assets.social import tweets_summary
+
+    return tweets_summary(defs)
+
+
+SUMMARIES.append(_tweets_summary)
+
+
+def _market_summary(defs: object) -> list[str]:  # market: snapshots, rules evaluated, alerts fired
+    from impressox_pipelines.assets.market import market_summary
+
+    return market_summary(defs)
+
+
+SUMMARIES.append(_market_summary)
+
+
+def _airdrops_summary(defs: object) -> list[str]:  # airdrops: opportunities count, the top three with reasons
+    from impressox_pipelines.assets.airdrops import airdrops_summary
+
+    return airdrops_summary(defs)
+
+
+SUMMARIES.append(_airdrops_summary)
+
+
+def _delivery_summary(defs: object) -> list[str]:  # notifications: "messages delivered: N, dead-lettered: N"
+    from impressox_pipelines.assets.notify import delivery_summary
+
+    return delivery_summary(defs)
+
+
+SUMMARIES.append(_delivery_summary)
+
+
+def _rag_summary(defs: object) -> list[str]:  # RAG: "chunks embedded: N" and one sample retrieval with its source
+    from impressox_pipelines.assets.rag import rag_summary
+
+    return rag_summary(defs)
+
+
+SUMMARIES.append(_rag_summary)
 
 
 def run_demo(replay_dir: Path | None = None) -> int:

@@ -15,8 +15,15 @@ Streams, not pub/sub: an entry published while nobody listens stays until it is 
 `impressox:events` — backend events. Fields: `type` (e.g. "rule.created", "scrape_target.added",
 "document.added", "preferences.updated", "notification.send_now") and `data` (JSON object).
 
-`impressox:dead_letters` — entries that could not be handled, with `reason`, `stream` and the
-original fields.
+`impressox:dead_letters` — entries that could not be handled. Fields:
+    reason           why (for a failed delivery: the last error)
+    stream           the stream the entry came from
+    entry_id         its id there
+    fields           JSON object: the original fields (for a delivery that failed for one recipient of
+                     a fan-out: the original with `chat_id` set to that recipient and `audience` empty)
+    dead_lettered_at ISO-8601 UTC
+
+The full formats, with each event type's `data`, are in docs/notify.md.
 """
 
 from __future__ import annotations
@@ -28,6 +35,16 @@ from typing import Any
 NOTIFICATIONS_STREAM = "impressox:notifications"
 EVENTS_STREAM = "impressox:events"
 DEAD_LETTER_STREAM = "impressox:dead_letters"
+
+# Dead-lettering is idempotent per `dedup_key`: the marker and the XADD happen in one atomic script, so a
+# tick or run that fails after dead-lettering and is retried does not dead-letter the same entry twice.
+_DEAD_LETTER_SCRIPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+end
+return false
+"""
+DEAD_LETTER_DEDUP_TTL_S = 7 * 24 * 3600
 
 
 def enqueue_notification(
@@ -62,3 +79,29 @@ def enqueue_notification(
 def publish_event(client: Any, event_type: str, data: dict[str, Any]) -> str:
     """Append a backend event to the events stream; returns the stream entry id."""
     return client.xadd(EVENTS_STREAM, {"type": event_type, "data": json.dumps(data, default=str)})
+
+
+def dead_letter(
+    client: Any,
+    *,
+    stream: str,
+    entry_id: str,
+    fields: dict[str, Any],
+    reason: str,
+    dedup_key: str | None = None,
+) -> str | None:
+    """Append an unhandled entry to the dead-letter stream; returns the new entry id.
+
+    Returns None when an entry with the same `dedup_key` (default `stream` + `entry_id`) was already
+    dead-lettered in the last 7 days.
+    """
+    marker = f"{DEAD_LETTER_STREAM}:seen:{dedup_key or f'{stream}:{entry_id}'}"
+    record = {
+        "reason": reason[:2000],
+        "stream": stream,
+        "entry_id": entry_id,
+        "fields": json.dumps(fields, default=str, ensure_ascii=False),
+        "dead_lettered_at": datetime.now(UTC).isoformat(),
+    }
+    flat = [item for pair in record.items() for item in pair]
+    return client.eval(_DEAD_LETTER_SCRIPT, 2, marker, DEAD_LETTER_STREAM, DEAD_LETTER_DEDUP_TTL_S, *flat)

@@ -8,6 +8,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from impressox_pipelines.notify.channels import Channel, OutboxChannel, TelegramBotChannel
+from impressox_pipelines.notify.delivery import RateLimits
 from impressox_pipelines.resources.errors import ResourceSetupError, describe_endpoint, safe_reason
 from impressox_pipelines.settings import data_dir as default_data_dir
 
@@ -28,6 +29,12 @@ class TelegramResource(ConfigurableResource):
     data_dir: str | None = None
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 15.0
+    pool_timeout_s: float = 15.0
+    connection_pool_size: int = 16
+    # Telegram's broadcast limits (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+    max_messages_per_second: float = 30
+    max_messages_per_second_per_chat: float = 1
+    max_messages_per_minute_per_group: float = 20
 
     @property
     def endpoint(self) -> str:
@@ -43,9 +50,10 @@ class TelegramResource(ConfigurableResource):
         from telegram.request import HTTPXRequest
 
         request = HTTPXRequest(
-            connection_pool_size=16,
+            connection_pool_size=self.connection_pool_size,
             connect_timeout=self.connect_timeout_s,
             read_timeout=self.read_timeout_s,
+            pool_timeout=self.pool_timeout_s,
         )
         return Bot(token=self.bot_token, base_url=self.base_url, request=request)
 
@@ -54,6 +62,16 @@ class TelegramResource(ConfigurableResource):
         if self.bot_token:
             return TelegramBotChannel(self.make_bot())
         return OutboxChannel(self.outbox_path())
+
+    def rate_limits(self) -> RateLimits | None:
+        """The limits delivery must respect: Telegram's with a token, none for the local outbox file."""
+        if not self.bot_token:
+            return None
+        return RateLimits(
+            overall_per_second=self.max_messages_per_second,
+            private_chat_per_second=self.max_messages_per_second_per_chat,
+            group_per_minute=self.max_messages_per_minute_per_group,
+        )
 
     async def check(self) -> dict:
         """Call `getMe`; returns the bot's user as a dict.

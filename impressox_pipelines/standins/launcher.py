@@ -25,6 +25,14 @@ class StandInSpec:
 
 
 STANDINS: tuple[StandInSpec, ...] = (
+    StandInSpec("prices", "impressox_pipelines.standins.prices", {
+        "IMPRESSOX_COINGECKO_URL": "{url}/api/v3", "IMPRESSOX_BINANCE_URL": "{url}",
+    }),
+    StandInSpec("telegram", "impressox_pipelines.standins.telegram", {"IMPRESSOX_TELEGRAM_API_URL": "{url}/bot"}),
+    StandInSpec("x", "impressox_pipelines.standins.x", {
+        "IMPRESSOX_X_URL": "{url}",
+        "IMPRESSOX_X_ACCOUNTS_FILE": str(Path(__file__).with_name("x_demo_accounts.json")),  # demo cookies
+    }),
 )
 
 

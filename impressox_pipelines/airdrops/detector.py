@@ -1,0 +1,126 @@
+"""The airdrop detector: one tweet (with the original it retweets or quotes) in, one `Assessment` out.
+
+Candidates are the tweets whose text (or original's text) contains a term of the keywords file. Every
+tweet, candidate or not, gets its opportunity reasons and scam reasons, so `impressox airdrops
+explain` can show why a tweet was or was not picked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from impressox_pipelines.airdrops.keywords import KeywordFile, KeywordSet
+from impressox_pipelines.airdrops.links import BRANDS, extract_links, page_kind, tweet_id_of
+from impressox_pipelines.airdrops.models import Assessment, Evidence
+from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD, scam_reasons
+from impressox_pipelines.airdrops.signals import MAX_SCORE, cashtags_of, opportunity_reasons
+from impressox_pipelines.airdrops.targets import TargetAccounts, TargetAccountsFile
+from impressox_pipelines.airdrops.text import fold, has_words, normalize
+from impressox_pipelines.x.models import Tweet
+
+
+def _text_of(tweet: Tweet | None) -> str:
+    if tweet is None or tweet.text is None:
+        return ""
+    return tweet.text if isinstance(tweet.text, str) else str(tweet.text)
+
+
+class AirdropDetector:
+    """Scores tweets as airdrop opportunities and flags scam risk.
+
+    `keywords` and `targets` may be files (re-read when they change) or fixed sets; the defaults are
+    the files shipped in this package. A tweet is flagged when its scam risk reaches `flag_threshold`.
+    """
+
+    def __init__(
+        self,
+        keywords: KeywordSet | KeywordFile | None = None,
+        targets: TargetAccounts | TargetAccountsFile | None = None,
+        brands: frozenset[str] = BRANDS,
+        flag_threshold: float = FLAG_THRESHOLD,
+    ):
+        self.flag_threshold = flag_threshold
+        self._keywords = keywords if keywords is not None else KeywordFile()
+        self._targets = targets if targets is not None else TargetAccountsFile()
+        self._brands = brands
+
+    @property
+    def keywords(self) -> KeywordSet:
+        k = self._keywords
+        return k.current() if isinstance(k, KeywordFile) else k
+
+    @property
+    def targets(self) -> TargetAccounts:
+        t = self._targets
+        return t.current() if isinstance(t, TargetAccountsFile) else t
+
+    def brands(self, targets: TargetAccounts) -> frozenset[str]:
+        """Known brands plus the letters of each target handle ("JupiterExchange" → "jupiterexchange")."""
+        return self._brands | {re.sub(r"[^a-z]", "", h) for h in targets.handles if len(h) >= 5}
+
+    def assess(self, tweet: Tweet, original: Tweet | None = None) -> Assessment:
+        """Assess `tweet`, read together with `original` (the tweet it retweets or quotes, when known).
+
+        Never raises on content: empty, emoji-only or other-script text gives an assessment with no
+        keywords and a `skipped` reason.
+        """
+        own, orig = _text_of(tweet), _text_of(original)
+        targets = self.targets
+        root = tweet.retweeted_id or tweet.quoted_id or tweet.id
+        base = dict(tweet_id=tweet.id, author_handle=tweet.author_handle or "",
+                    created_at=tweet.created_at if isinstance(tweet.created_at, datetime) else None,
+                    text=own, root_tweet_id=str(root))
+        if not has_words(own) and not has_words(orig):
+            why = "empty text" if not (own.strip() or orig.strip()) else "no letters or digits (emoji/symbols only)"
+            return Assessment(**base, keywords=[], score=0.0, reasons=[], scam_risk=0.0, scam_reasons=[],
+                              scam_flag=False, links=[], cashtags=[], dedup_keys=[f"tweet:{root}"], skipped=why)
+        raw = f"{own}\n{orig}" if orig else own
+        folded = fold(raw)
+        links = extract_links(fold(own, unmix=False), tweet.urls)
+        own_keys = frozenset(lk.key for lk in links)
+        if original is not None:
+            links += [lk for lk in extract_links(fold(orig, unmix=False), original.urls)
+                      if lk.key not in {x.key for x in links}]
+        evidence = Evidence(
+            own_text=normalize(own), original_text=normalize(orig), raw=raw, folded=folded, links=tuple(links),
+            own_link_keys=own_keys,
+            author_handle=tweet.author_handle or "", author_name=tweet.author_name or "",
+            original_author_handle=original.author_handle if original else "",
+            original_author_name=original.author_name if original else "",
+        )
+        keywords = self.keywords.find(evidence.text)
+        cashtags = cashtags_of(evidence, tweet, original)
+        reasons = opportunity_reasons(evidence, tweet, original, targets, cashtags)
+        risks = scam_reasons(evidence, tweet, original, targets, cashtags, self.brands(targets))
+        risk = round(sum(r.weight for r in risks), 2)
+        return Assessment(
+            **base,
+            keywords=keywords,
+            score=round(min(MAX_SCORE, sum(r.weight for r in reasons)), 1),
+            reasons=reasons,
+            scam_risk=risk,
+            scam_reasons=risks,
+            scam_flag=risk >= self.flag_threshold,
+            links=[lk.key for lk in links],
+            cashtags=cashtags,
+            dedup_keys=_dedup_keys(tweet, root, links),
+            skipped=None if keywords else "no keyword matched",
+        )
+
+
+def _dedup_keys(tweet: Tweet, root: str, links: list) -> list[str]:
+    """What makes two tweets the same opportunity: the tweet they share, or a link they both post.
+
+    A bare homepage (`jup.ag`) is shared by unrelated posts of one project, so only links with a
+    path, a query or a claim host count; links to tweets count as the tweet.
+    """
+    keys = {f"tweet:{tweet.id}", f"tweet:{root}"}
+    for link in links:
+        quoted = tweet_id_of(link)
+        if quoted:
+            keys.add(f"tweet:{quoted}")
+        elif link.path or "?" in link.key or page_kind(link) == "claim":
+            if link.host not in {"x.com", "twitter.com"}:
+                keys.add(f"link:{link.key}")
+    return sorted(keys)

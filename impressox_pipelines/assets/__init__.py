@@ -1,0 +1,1 @@
+"""Assets, asset checks and jobs: one module per field."""

@@ -1,0 +1,220 @@
+"""Airdrop assets: `airdrop_opportunities`, the day's airdrop opportunities and scam-risk posts from `raw_tweets`."""
+
+import time
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne
+from pymongo.errors import DuplicateKeyError
+
+from impressox_pipelines.airdrops.dedup import group
+from impressox_pipelines.airdrops.detector import AirdropDetector
+from impressox_pipelines.airdrops.keywords import shared_keyword_file
+from impressox_pipelines.airdrops.listfile import ListFileError
+from impressox_pipelines.airdrops.models import (
+    OPPORTUNITIES_COLLECTION,
+    TWEETS_COLLECTION,
+    Assessment,
+    Opportunity,
+)
+from impressox_pipelines.airdrops.report import markdown_table, notification_payload, title
+from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
+from impressox_pipelines.airdrops.targets import shared_targets_file
+from impressox_pipelines.events import enqueue_notification
+from impressox_pipelines.partitions import daily_partitions
+from impressox_pipelines.resources.mongo import MongoResource
+from impressox_pipelines.resources.redis import RedisResource
+from impressox_pipelines.x.models import Tweet
+
+# One document per opportunity id ever enqueued, so re-runs and later days never notify twice.
+NOTICES_COLLECTION = "airdrop_notices"
+NOTIFICATION_KIND = "airdrop_opportunity"
+AUDIENCE = "airdrops"
+
+
+class AirdropOpportunitiesConfig(dg.Config):
+    keywords_file: str = Field(default="", description="Keywords file (one term per line); empty: the "
+                                                       "file shipped in impressox_pipelines/airdrops.")
+    target_accounts_file: str = Field(default="", description="Official X handles, one per line; empty: the "
+                                                              "file shipped in impressox_pipelines/airdrops.")
+    notify_min_score: float = Field(default=60.0, description="New opportunities scoring at least this (0-100) "
+                                                              "are sent to users subscribed to airdrops.")
+    scam_flag_threshold: float = Field(default=FLAG_THRESHOLD, description="Scam risk at which a tweet is "
+                                                                           "flagged and never sent.")
+    table_rows: int = Field(default=10, description="Opportunities shown in the metadata table.")
+
+
+def notification_key(opportunity_id: str) -> str:
+    return f"{NOTIFICATION_KIND}:{opportunity_id}"
+
+
+def _load_tweets(collection: Any, day: str) -> tuple[dict[str, Tweet], Counter]:
+    """The partition's tweets by id, and the documents that could not be read, by reason."""
+    tweets: dict[str, Tweet] = {}
+    unreadable: Counter = Counter()
+    for doc in collection.find({"partition_date": day}):
+        try:
+            tweet = Tweet.from_document(doc)
+            if not isinstance(tweet.id, str) or not tweet.id:
+                raise ValueError("no tweet id")
+        except (TypeError, ValueError, KeyError) as exc:
+            unreadable[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+            continue
+        tweets[tweet.id] = tweet
+    return tweets, unreadable
+
+
+def _load_originals(collection: Any, tweets: dict[str, Tweet]) -> dict[str, Tweet]:
+    """Originals that the partition's retweets and quotes point at, from any day."""
+    wanted = {t.retweeted_id or t.quoted_id for t in tweets.values()} - {None} - set(tweets)
+    originals = dict(tweets)
+    if wanted:
+        for doc in collection.find({"_id": {"$in": sorted(wanted)}}):
+            try:
+                originals[str(doc["_id"])] = Tweet.from_document(doc)
+            except (TypeError, ValueError, KeyError):
+                continue  # counted when its own partition is read
+    return originals
+
+
+def _store(collection: Any, day: str, opportunities: list[Opportunity]) -> int:
+    """Replace the partition's opportunities (upsert each, then drop the ones no longer found)."""
+    docs = [{**o.to_document(day), "title": title(o)} for o in opportunities]
+    if docs:
+        collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+    removed = collection.delete_many({"partition_date": day, "_id": {"$nin": [d["_id"] for d in docs]}})
+    return removed.deleted_count
+
+
+def _notify(redis_client: Any, notices: Any, day: str, opportunities: list[Opportunity],
+            min_score: float) -> Counter:
+    """Enqueue each new clean opportunity scoring at least `min_score`; returns counts by outcome.
+
+    Enqueue first, then record the notice: a crash in between re-enqueues on the next run with the same
+    idempotency key, which delivery drops, instead of losing the message.
+    """
+    counts: Counter = Counter()
+    for opp in opportunities:
+        if opp.scam_flag:
+            continue
+        if opp.score < min_score:
+            counts["below_notify_score"] += 1
+            continue
+        if notices.find_one({"_id": opp.opportunity_id}, {"_id": 1}):
+            counts["already_notified"] += 1
+            continue
+        entry_id = enqueue_notification(redis_client, kind=NOTIFICATION_KIND, audience=AUDIENCE,
+                                        idempotency_key=notification_key(opp.opportunity_id),
+                                        payload=notification_payload(opp))
+        try:
+            notices.insert_one({"_id": opp.opportunity_id, "partition_date": day, "score": opp.score,
+                                "stream_entry_id": entry_id})
+        except DuplicateKeyError:
+            pass  # a concurrent run enqueued it too; delivery keeps one by idempotency key
+        counts["notified"] += 1
+    return counts
+
+
+@dg.asset(
+    group_name="social",
+    partitions_def=daily_partitions,
+    deps=["raw_tweets"],
+    kinds={"python", "mongodb", "redis"},
+)
+def airdrop_opportunities(
+    context: dg.AssetExecutionContext,
+    config: AirdropOpportunitiesConfig,
+    mongo: MongoResource,
+    redis: RedisResource,
+) -> dg.MaterializeResult:
+    """The day's airdrop opportunities found in `raw_tweets`, each with its 0-100 score and every reason,
+    its scam-risk flag and reasons, and all the tweets (retweets, quotes, reposts of one link) that announced
+    it; written to MongoDB `airdrop_opportunities` (replaced per partition). New opportunities scoring at
+    least `notify_min_score` that are not flagged are enqueued once to users subscribed to airdrops.
+    """
+    started = time.monotonic()
+    day = context.partition_key
+    try:
+        keywords = shared_keyword_file(config.keywords_file or None)
+        targets = shared_targets_file(config.target_accounts_file or None)
+    except ListFileError as exc:
+        raise dg.Failure(description=f"airdrop configuration unusable: {exc}") from None
+    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold)
+    file_notes = [f"{keywords.path.name} {i}" for i in detector.keywords.issues]
+    file_notes += [f"{targets.path.name} {i}" for i in detector.targets.issues]
+    file_notes += [f.read_error for f in (keywords, targets) if f.read_error]
+    for note in file_notes:
+        context.log.warning(note)
+
+    tweets_coll = mongo.collection(TWEETS_COLLECTION, [IndexModel([("partition_date", ASCENDING)])])
+    tweets, unreadable = _load_tweets(tweets_coll, day)
+    originals = _load_originals(tweets_coll, tweets)
+    assessments: list[Assessment] = []
+    skipped: Counter = Counter()
+    for tweet in tweets.values():
+        original = originals.get(tweet.retweeted_id or tweet.quoted_id or "")
+        try:
+            assessment = detector.assess(tweet, original)
+        except (TypeError, ValueError, AttributeError) as exc:  # a field of an unexpected type
+            unreadable[f"assessment failed: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+            continue
+        assessments.append(assessment)
+        if assessment.skipped:
+            skipped[assessment.skipped] += 1
+
+    opportunities = group(assessments)
+    clean = [o for o in opportunities if not o.scam_flag]
+    flagged = [o for o in opportunities if o.scam_flag]
+    opp_coll = mongo.collection(OPPORTUNITIES_COLLECTION, [
+        IndexModel([("partition_date", ASCENDING), ("score", DESCENDING)]),
+        IndexModel([("opportunity_id", ASCENDING)]),
+        IndexModel([("source_tweet_ids", ASCENDING)]),
+    ])
+    removed = _store(opp_coll, day, opportunities)
+    notices = _notify(redis.get_client(), mongo.collection(NOTICES_COLLECTION), day, clean, config.notify_min_score)
+    scam_signals = Counter(r.signal for o in flagged for r in o.scam_reasons if r.weight > 0)
+    context.log.info(f"{day}: {len(tweets)} tweets, {len(clean)} opportunities, {len(flagged)} flagged, "
+                     f"{notices['notified']} notified")
+    return dg.MaterializeResult(metadata={
+        "tweets_read": len(tweets),
+        "unreadable_documents": sum(unreadable.values()),
+        "unreadable_reasons": dg.MetadataValue.json(dict(unreadable)),
+        "candidates": sum(1 for a in assessments if a.is_candidate),
+        "skipped": dg.MetadataValue.json(dict(skipped)),
+        "opportunities": len(clean),
+        "scam_flagged_opportunities": len(flagged),
+        "scam_flagged_tweets": sum(len(o.sources) for o in flagged),
+        "scam_signals": dg.MetadataValue.json(dict(scam_signals.most_common())),
+        "notified": notices["notified"],
+        "already_notified": notices["already_notified"],
+        "below_notify_score": notices["below_notify_score"],
+        "stale_documents_removed": removed,
+        "keyword_terms": len(detector.keywords.terms),
+        "keywords_file": str(keywords.path),
+        "config_file_issues": dg.MetadataValue.json(file_notes),
+        "target_accounts": len(detector.targets.handles),
+        "latency_s": round(time.monotonic() - started, 3),
+        "top_opportunities": dg.MetadataValue.md(markdown_table(clean, config.table_rows)),
+    })
+
+
+def airdrops_definitions() -> dg.Definitions:
+    """The airdrop field: `airdrop_opportunities` (uses the shared `mongo` and `redis` resources)."""
+    return dg.Definitions(assets=[airdrop_opportunities])
+
+
+def airdrops_summary(defs: dg.Definitions, partition_date: str | None = None) -> list[str]:
+    """Demo summary: the partition's opportunity count, and the top three with their reasons."""
+    from datetime import UTC, datetime
+
+    day = partition_date or datetime.now(UTC).strftime("%Y-%m-%d")
+    coll = defs.resources["mongo"].get_database()[OPPORTUNITIES_COLLECTION]
+    docs = list(coll.find({"partition_date": day}))
+    clean = sorted((d for d in docs if not d.get("scam_flag")), key=lambda d: -float(d.get("score") or 0))
+    lines = [f"airdrop opportunities ({day}): {len(clean)}, scam-flagged: {len(docs) - len(clean)}"]
+    for rank, doc in enumerate(clean[:3], start=1):
+        reasons = ", ".join(r["signal"] for r in sorted(doc.get("reasons") or [], key=lambda r: -r["weight"]))
+        lines.append(f"  {rank}. {doc.get('score'):g} {doc.get('title')}: {reasons}")
+    return lines

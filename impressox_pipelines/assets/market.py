@@ -1,0 +1,338 @@
+"""Market monitor assets: `price_snapshots`, `price_candles`, their checks, and the field's jobs,
+sensors and price-feed resource (`market_definitions`)."""
+
+import os
+import time
+from datetime import datetime, timedelta
+
+import dagster as dg
+from pydantic import Field
+
+from impressox_pipelines.market.alerts import ALERTS_COLLECTION, record_and_enqueue
+from impressox_pipelines.market.cache import read_latest, write_quotes
+from impressox_pipelines.market.candles import (
+    CANDLE_INDEXES,
+    CANDLES_COLLECTION,
+    candle_documents,
+    candle_gaps,
+    fetch_candles,
+    upsert_candles,
+)
+from impressox_pipelines.market.demo_rules import demo_rule_set
+from impressox_pipelines.market.feed import PriceFeedError
+from impressox_pipelines.market.index import RuleIndex
+from impressox_pipelines.market.prices import MalformedResponse
+from impressox_pipelines.market.snapshot import (
+    SNAPSHOT_INDEXES,
+    SNAPSHOTS_COLLECTION,
+    Snapshot,
+    store_snapshot,
+    take_snapshot,
+)
+from impressox_pipelines.market.symbols import BinanceMarkets, Pair, SymbolError, parse_pair
+from impressox_pipelines.market.ticks import run_tick
+from impressox_pipelines.partitions import daily_partitions
+from impressox_pipelines.resources.mongo import MongoResource
+from impressox_pipelines.resources.price_feed import API_KEY_VARIABLE, PriceFeedResource
+from impressox_pipelines.resources.redis import RedisResource
+from impressox_pipelines.sensors.price_rules import (
+    build_price_rule_sensor,
+    price_alert_job,
+    price_rule_sensor_interval,
+)
+from impressox_pipelines.sensors.price_snapshots import build_price_snapshot_sensor, price_poll_interval
+from impressox_pipelines.settings import is_set
+
+DEFAULT_WATCHLIST = ["BTC/USD", "ETH/USD", "SOL/USD"]
+FRESHNESS_WINDOW_S = 300
+CANDLE_CHECK = "price_candles_contiguous"
+
+
+class PriceSnapshotsConfig(dg.Config):
+    watchlist: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHLIST),
+                                 description="Pairs always snapshotted, besides those named by active rules.")
+    sources: list[str] = Field(default_factory=lambda: ["binance", "coingecko"],
+                               description="Sources in the order they are asked.")
+    poll_interval_s: float = Field(60.0, description="The longest Retry-After waited; longer skips the cycle.")
+
+
+class PriceCandlesConfig(dg.Config):
+    pairs: list[str] = Field(default_factory=list,
+                             description="Pairs to fetch; empty = the default watchlist plus the pairs of rules.")
+    interval: str = Field("1m", description="Binance kline interval (1m, 5m, 15m, 1h, …).")
+    max_retry_after_s: float = Field(300.0, description="The longest Retry-After waited before giving up a day.")
+
+
+def _pairs(names: list[str], redis: RedisResource, invalid: dict[str, str]) -> list[Pair]:
+    """The configured pairs plus every pair an active rule watches (new backend rules synced first)."""
+    index = RuleIndex(redis.get_client())
+    index.sync_pending()
+    pairs = set()
+    for name in [*names, *index.watched_pairs()]:
+        try:
+            pairs.add(parse_pair(name))
+        except SymbolError as exc:
+            invalid[name] = str(exc)
+    return sorted(pairs)
+
+
+def _preview(snapshot: Snapshot) -> str:
+    lines = ["| pair | price | source | timestamp (UTC) |", "|---|---:|---|---|"]
+    for pair, quote in sorted(snapshot.quotes.items())[:25]:
+        lines.append(f"| {pair} | {quote.price} | {quote.source} | {quote.timestamp:%Y-%m-%d %H:%M:%S} |")
+    for pair, reason in sorted(snapshot.missing.items())[:25]:
+        lines.append(f"| {pair} | missing | — | {reason[:120]} |")
+    return "\n".join(lines)
+
+
+def capture_snapshot(
+    log, config: PriceSnapshotsConfig, price_feed: PriceFeedResource, mongo: MongoResource, redis: RedisResource
+) -> tuple[Snapshot, dict]:
+    """Snapshot, store in MongoDB, update the Redis cache; returns the snapshot and its metadata."""
+    invalid: dict[str, str] = {}
+    pairs = _pairs(config.watchlist, redis, invalid)
+    with price_feed.client() as client:
+        snapshot = take_snapshot(client, pairs, price_feed.coingecko_id_map(), sources=config.sources,
+                                 max_wait_s=config.poll_interval_s)
+    collection = mongo.collection(SNAPSHOTS_COLLECTION, SNAPSHOT_INDEXES)
+    inserted, already = store_snapshot(collection, snapshot)
+    advanced = write_quotes(redis.get_client(), snapshot.quotes.values())
+    for name, reason in {**invalid, **snapshot.missing}.items():
+        log.warning(f"{name}: no price in this snapshot: {reason}")
+    for source, report in snapshot.sources.items():
+        if report.skipped:
+            log.warning(f"{source} skipped this cycle: {report.skipped}")
+    metadata = {
+        "pairs_requested": len(pairs),
+        "pairs_priced": len(snapshot.quotes),
+        "pairs_missing": len(snapshot.missing) + len(invalid),
+        "missing": dg.MetadataValue.json({**invalid, **snapshot.missing}),
+        "documents_inserted": inserted,
+        "documents_already_stored": already,
+        "cache_updated": advanced,
+        "sources": dg.MetadataValue.json({
+            name: {"requested": r.requested, "received": r.received, "latency_ms": round(r.latency_s * 1000),
+                   "skipped": r.skipped}
+            for name, r in snapshot.sources.items()
+        }),
+        "preview": dg.MetadataValue.md(_preview(snapshot)),
+    }
+    return snapshot, metadata
+
+
+@dg.asset(group_name="market", kinds={"python", "mongodb", "redis"})
+def price_snapshots(
+    context: dg.AssetExecutionContext,
+    config: PriceSnapshotsConfig,
+    price_feed: PriceFeedResource,
+    mongo: MongoResource,
+    redis: RedisResource,
+) -> dg.MaterializeResult:
+    """The latest spot price of every watched pair (the watchlist plus the pairs of active rules): from
+    Binance's ticker first, CoinGecko for the rest. Appended to MongoDB `price_snapshots` (unique per
+    pair, source and timestamp) and written to the Redis latest-price cache the rule sensor reads. A
+    null, zero or unparseable price marks the pair missing for this snapshot; it is never stored."""
+    _, metadata = capture_snapshot(context.log, config, price_feed, mongo, redis)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=price_snapshots, description=f"Every watched pair priced within {FRESHNESS_WINDOW_S} s.")
+def price_snapshots_fresh(redis: RedisResource) -> dg.AssetCheckResult:
+    client = redis.get_client()
+    watched = sorted(set(DEFAULT_WATCHLIST) | set(RuleIndex(client).watched_pairs()))
+    latest = read_latest(client, watched)
+    now_ms = int(time.time() * 1000)
+    ages = {pair: (now_ms - latest[pair].ms) / 1000 if pair in latest else None for pair in watched}
+    stale = {pair: age for pair, age in ages.items() if age is None or age > FRESHNESS_WINDOW_S}
+    return dg.AssetCheckResult(
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"watched": len(watched), "stale": len(stale),
+                  "stale_pairs": dg.MetadataValue.json({p: "never priced" if a is None else round(a)
+                                                        for p, a in stale.items()}),
+                  "oldest_age_s": max((a for a in ages.values() if a is not None), default=0)},
+    )
+
+
+@dg.asset(
+    group_name="market",
+    kinds={"python", "mongodb"},
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7),
+    check_specs=[dg.AssetCheckSpec(CANDLE_CHECK, asset="price_candles",
+                                   description="No gaps or duplicate open times in the partition's candles.")],
+)
+def price_candles(
+    context: dg.AssetExecutionContext,
+    config: PriceCandlesConfig,
+    price_feed: PriceFeedResource,
+    mongo: MongoResource,
+    redis: RedisResource,
+) -> dg.MaterializeResult:
+    """Daily OHLCV candles (1-minute by default) per pair, from Binance klines with CoinGecko's market
+    chart as the fallback, upserted into MongoDB `price_candles` (unique per pair, interval and open
+    time): re-running a partition changes nothing. A backfill runs up to 7 days per run, so a long range
+    stays inside the APIs' request budgets; pairs default to the watchlist plus the pairs of rules."""
+    invalid: dict[str, str] = {}
+    if config.pairs:
+        pairs = []
+        for name in config.pairs:
+            try:
+                pairs.append(parse_pair(name))
+            except SymbolError as exc:
+                invalid[name] = str(exc)
+    else:
+        pairs = _pairs(DEFAULT_WATCHLIST, redis, invalid)
+    window = context.partition_time_window
+    collection = mongo.collection(CANDLES_COLLECTION, CANDLE_INDEXES)
+    ids = price_feed.coingecko_id_map()
+    totals = {"inserted": 0, "changed": 0, "unchanged": 0}
+    per_pair: dict[str, dict] = {}
+    notes: list[str] = [f"{name}: {reason}" for name, reason in invalid.items()]
+    written: dict[tuple[str, str], set[datetime]] = {}
+    with price_feed.client() as client:
+        try:
+            markets = BinanceMarkets(client.exchange_info(max_wait_s=config.max_retry_after_s).body)
+        except (PriceFeedError, MalformedResponse) as exc:
+            markets = None
+            notes.append(f"binance exchangeInfo unavailable, CoinGecko only: {exc}")
+        day = window.start
+        while day < window.end:
+            for pair in pairs:
+                fetched = fetch_candles(client, pair, day, day + timedelta(days=1), interval=config.interval,
+                                        markets=markets, ids=ids, max_wait_s=config.max_retry_after_s)
+                inserted, changed, unchanged = upsert_candles(collection, candle_documents(fetched))
+                totals["inserted"] += inserted
+                totals["changed"] += changed
+                totals["unchanged"] += unchanged
+                entry = per_pair.setdefault(str(pair), {"candles": 0, "sources": set()})
+                entry["candles"] += len(fetched.candles)
+                if fetched.source:
+                    entry["sources"].add(fetched.source)
+                for note in fetched.notes:
+                    context.log.warning(f"{pair} {day:%Y-%m-%d}: {note}")
+                notes.extend(f"{pair} {day:%Y-%m-%d}: {n}" for n in fetched.notes[:3])
+                written.setdefault((str(pair), fetched.interval), set())
+            day += timedelta(days=1)
+    check = _candle_check(collection, written, window.start, window.end)
+    return dg.MaterializeResult(
+        metadata={
+            "days": len(context.partition_keys),
+            "pairs": len(pairs),
+            **{f"candles_{k}": v for k, v in totals.items()},
+            "per_pair": dg.MetadataValue.json({p: {"candles": e["candles"], "sources": sorted(e["sources"])}
+                                               for p, e in per_pair.items()}),
+            "notes": dg.MetadataValue.json(notes[:50]),
+        },
+        check_results=[check],
+    )
+
+
+def _candle_check(collection, groups, start: datetime, end: datetime) -> dg.AssetCheckResult:
+    """Gaps and duplicate open times per (pair, interval) among the stored candles of the window."""
+    findings = {}
+    gaps_total = duplicates_total = 0
+    for pair, interval in sorted(groups):
+        times = [d["open_time"] for d in collection.find(
+            {"pair": pair, "interval": interval, "open_time": {"$gte": start, "$lt": end}}, {"open_time": 1})]
+        gaps, duplicates, first_missing = candle_gaps(times, interval)
+        gaps_total += gaps
+        duplicates_total += duplicates
+        findings[f"{pair} {interval}"] = {"candles": len(times), "gaps": gaps, "duplicates": duplicates,
+                                          "first_missing": [t.isoformat() for t in first_missing]}
+    return dg.AssetCheckResult(
+        check_name=CANDLE_CHECK,
+        passed=gaps_total == 0 and duplicates_total == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"gaps": gaps_total, "duplicates": duplicates_total, "by_pair": dg.MetadataValue.json(findings)},
+    )
+
+
+class PriceRulesDemoConfig(dg.Config):
+    ticks: int = 8
+    tick_interval_s: float = 1.0
+
+
+@dg.op(description="Seed the demo rule set around the current prices, then run watch ticks without the daemon.")
+def run_price_rules_demo(
+    context: dg.OpExecutionContext,
+    config: PriceRulesDemoConfig,
+    price_feed: PriceFeedResource,
+    mongo: MongoResource,
+    redis: RedisResource,
+) -> dict:
+    """Each tick: a snapshot (the asset's code), the rule tick (the sensor's code) and, per trigger, the
+    alert run's code — the same engine, in one process, for demos and daemon-less checks."""
+    client = redis.get_client()
+    index = RuleIndex(client)
+    snap_config = PriceSnapshotsConfig()
+    capture_snapshot(context.log, snap_config, price_feed, mongo, redis)
+    rules = demo_rule_set(read_latest(client))
+    for rule in rules:
+        index.put(rule)
+    seen: dict = {}
+    fired = 0
+    alerts = mongo.get_database()[ALERTS_COLLECTION]
+    for number in range(config.ticks):
+        if number:
+            time.sleep(config.tick_interval_s)
+            capture_snapshot(context.log, snap_config, price_feed, mongo, redis)
+        tick = run_tick(client, seen)
+        seen = tick.seen
+        for trigger in tick.evaluation.triggers if tick.evaluation else []:
+            outcome = index.fire(trigger)
+            if outcome.status != "stale":
+                record_and_enqueue(client, alerts, outcome.rule, trigger)
+                fired += 1
+                context.log.info(f"alert {trigger.idempotency_key}: {trigger.pair} at {trigger.price}")
+    summary = {"rules_seeded": len(rules), "ticks": config.ticks, "alerts_fired": fired}
+    context.add_output_metadata(summary)
+    return summary
+
+
+@dg.job(description="The demo's market step: seed demo rules, then watch ticks against the price stand-in.",
+        tags={"impressox/field": "market"})
+def price_rules_demo_job() -> None:
+    run_price_rules_demo()
+
+
+price_snapshot_job = dg.define_asset_job(
+    "price_snapshot_job", selection=dg.AssetSelection.assets(price_snapshots),
+    description="Take one price snapshot (requested by price_snapshot_sensor).",
+)
+
+
+def market_summary(defs: dg.Definitions) -> list[str]:
+    """The demo's summary line for the market field."""
+    resources = defs.resources
+    client = resources["redis"].get_client()
+    latest = read_latest(client)
+    stats = RuleIndex(client).stats()
+    alerts = resources["mongo"].get_database()[ALERTS_COLLECTION].count_documents({})
+    return [f"price snapshots: {len(latest)} symbols, rules evaluated: {stats.get('rules_evaluated', 0)}, "
+            f"alerts fired: {alerts}"]
+
+
+def market_definitions() -> dg.Definitions:
+    """The market field: assets, checks, jobs, sensors and the `price_feed` resource.
+
+    Reads `IMPRESSOX_COINGECKO_URL`, `IMPRESSOX_BINANCE_URL`, `IMPRESSOX_COINGECKO_API_PLAN` and the
+    sensor intervals when called; the API key only through `EnvVar("IMPRESSOX_COINGECKO_API_KEY")`.
+    """
+    price_feed = PriceFeedResource(
+        coingecko_url=os.environ.get("IMPRESSOX_COINGECKO_URL") or PriceFeedResource.model_fields[
+            "coingecko_url"].default,
+        binance_url=os.environ.get("IMPRESSOX_BINANCE_URL") or PriceFeedResource.model_fields["binance_url"].default,
+        coingecko_api_key=dg.EnvVar(API_KEY_VARIABLE) if is_set(API_KEY_VARIABLE) else None,
+        coingecko_api_plan=os.environ.get("IMPRESSOX_COINGECKO_API_PLAN") or "demo",
+    )
+    return dg.Definitions(
+        assets=[price_snapshots, price_candles],
+        asset_checks=[price_snapshots_fresh],
+        jobs=[price_snapshot_job, price_alert_job, price_rules_demo_job],
+        sensors=[build_price_snapshot_sensor(price_snapshot_job, price_poll_interval()),
+                 build_price_rule_sensor(price_rule_sensor_interval())],
+        resources={"price_feed": price_feed},
+    )
+
+

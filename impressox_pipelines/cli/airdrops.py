@@ -1,0 +1,63 @@
+"""`impressox airdrops explain TWEET_ID`: why a stored tweet is, or is not, an airdrop opportunity."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from impressox_pipelines.cli import app
+
+airdrops_app = typer.Typer(help="Airdrop detection: explain a tweet's score and scam flag.", no_args_is_help=True)
+app.add_typer(airdrops_app, name="airdrops")
+
+
+@airdrops_app.command("explain")
+def explain(
+    tweet_id: str = typer.Argument(..., help="The id (`rest_id`) of a tweet stored in MongoDB `tweets`."),
+    keywords_file: Path | None = typer.Option(None, help="Keywords file (default: the shipped one)."),
+    target_accounts_file: Path | None = typer.Option(None, help="Target accounts file (default: the shipped one)."),
+    scam_flag_threshold: float | None = typer.Option(None, help="Scam risk that flags (default: the detector's)."),
+) -> None:
+    """Read the tweet (and the original it retweets or quotes) from MongoDB; print its score and every reason.
+
+    Exits 1 when the tweet is not stored, 2 when a configuration file cannot be read.
+    """
+    from impressox_pipelines.airdrops.detector import AirdropDetector
+    from impressox_pipelines.airdrops.keywords import KeywordFile
+    from impressox_pipelines.airdrops.listfile import ListFileError
+    from impressox_pipelines.airdrops.models import TWEETS_COLLECTION
+    from impressox_pipelines.airdrops.report import explain_lines
+    from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
+    from impressox_pipelines.airdrops.targets import TargetAccountsFile
+    from impressox_pipelines.resources.mongo import MongoResource
+    from impressox_pipelines.x.models import Tweet
+
+    try:
+        keywords, targets = KeywordFile(keywords_file), TargetAccountsFile(target_accounts_file)
+    except ListFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for note in [*keywords.current().issues, *targets.current().issues]:
+        typer.echo(f"note: {note}", err=True)
+    threshold = FLAG_THRESHOLD if scam_flag_threshold is None else scam_flag_threshold
+    detector = AirdropDetector(keywords, targets, flag_threshold=threshold)
+
+    mongo = MongoResource(uri=os.environ.get("IMPRESSOX_MONGODB_URI") or None)
+    try:
+        tweets = mongo.get_database()[TWEETS_COLLECTION]
+        doc = tweets.find_one({"_id": tweet_id})
+        if doc is None:
+            typer.echo(f"tweet {tweet_id} is not in MongoDB `{TWEETS_COLLECTION}` ({mongo.endpoint})", err=True)
+            raise typer.Exit(1)
+        tweet = Tweet.from_document(doc)
+        original_id = tweet.retweeted_id or tweet.quoted_id
+        original_doc = tweets.find_one({"_id": original_id}) if original_id else None
+        original = Tweet.from_document(original_doc) if original_doc else None
+    finally:
+        mongo.close()
+    if original_id and original is None:
+        typer.echo(f"note: the original tweet {original_id} is not stored; explaining the tweet alone", err=True)
+    for line in explain_lines(detector.assess(tweet, original), threshold):
+        typer.echo(line)

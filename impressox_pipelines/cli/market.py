@@ -1,0 +1,159 @@
+"""`impressox rules add|list|remove|backtest`: operate price rules with the same engine as the sensor.
+
+The commands open the Redis and MongoDB the code location uses (`core_resources()`): the embedded
+stores by default, production ones when their variables are set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import typer
+
+from impressox_pipelines.cli import app
+
+rules_app = typer.Typer(help="Price rules in Redis (the format is in docs/market.md).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@contextmanager
+def _stores() -> Iterator[tuple[Any, Any]]:
+    """(MongoDB database, Redis client) as configured for the code location."""
+    import dagster as dg
+
+    from impressox_pipelines.resources import core_resources
+
+    resources = core_resources()
+    with dg.build_resources({"mongo": resources["mongo"], "redis": resources["redis"]}) as built:
+        yield built.mongo.get_database(), built.redis.get_client()
+
+
+def _decimal(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+
+
+@rules_app.command("add")
+def add(
+    rule_id: str = typer.Argument(..., help="Rule id (letters, digits, _.:-)."),
+    owner: str = typer.Option(..., help="Telegram chat id that receives the alert."),
+    symbol: str = typer.Option(..., help="Pair or symbol: BTC, BTC/USD, ETH/BTC."),
+    above: str | None = typer.Option(None, help="Fire when the price crosses above this."),
+    below: str | None = typer.Option(None, help="Fire when the price crosses below this."),
+    pct: str | None = typer.Option(None, help="Fire on a move of this many percent within --window."),
+    direction: str = typer.Option("either", help="For --pct: up, down or either."),
+    window: int = typer.Option(3600, help="For --pct: window in seconds."),
+    recurring: bool = typer.Option(False, help="Fire again after re-arming (default: one-shot)."),
+    cooldown: int = typer.Option(0, help="Seconds after firing before the rule may re-arm."),
+    hysteresis: str = typer.Option("0.5", help="Percent the price must retreat before re-arming."),
+    expires: str | None = typer.Option(None, help="Expiry: ISO-8601 time or epoch seconds."),
+    label: str = typer.Option("", help="Free text shown with the alert."),
+    disabled: bool = typer.Option(False, help="Store the rule disabled."),
+) -> None:
+    """Add or replace a rule and index it (an edited rule starts again armed)."""
+    from impressox_pipelines.market.index import RuleIndex
+    from impressox_pipelines.market.rules import Direction, Kind, Rule, RuleError, parse_time
+    from impressox_pipelines.market.symbols import SymbolError, parse_pair
+
+    chosen = [(k, v) for k, v in (("above", above), ("below", below), ("pct", pct)) if v is not None]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --above, --below, --pct")
+    kind, value = chosen[0]
+    try:
+        rule = Rule(
+            id=rule_id, owner_chat_id=owner, pair=parse_pair(symbol),
+            kind=Kind.PCT_CHANGE if kind == "pct" else Kind(kind),
+            threshold=_decimal(value, kind) if kind != "pct" else None,
+            pct=_decimal(value, kind) if kind == "pct" else None,
+            direction=Direction(direction) if kind == "pct" else None,
+            window_s=window if kind == "pct" else None,
+            recurring=recurring, cooldown_s=cooldown, hysteresis_pct=_decimal(hysteresis, "hysteresis"),
+            expires_at=parse_time(expires) if expires else None, enabled=not disabled, label=label,
+        )
+    except (RuleError, SymbolError, ValueError) as exc:
+        typer.echo(f"rule rejected: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _stores() as (_, client):
+        outcome = RuleIndex(client).put(rule)
+    typer.echo(f"{rule.id}: {rule.describe()} → {outcome}")
+
+
+@rules_app.command("list")
+def list_rules(
+    owner: str | None = typer.Option(None, help="Only this owner's rules."),
+    symbol: str | None = typer.Option(None, help="Only this pair (BTC/USD)."),
+) -> None:
+    """List rules with their state."""
+    from impressox_pipelines.market.index import RuleIndex
+    from impressox_pipelines.market.symbols import parse_pair
+
+    wanted_pair = str(parse_pair(symbol)) if symbol else None
+    shown = 0
+    with _stores() as (_, client):
+        index = RuleIndex(client)
+        for rule_id in index.rule_ids():
+            rule, state, problem = index.get(rule_id)
+            if rule is None:
+                if not owner and not symbol:
+                    typer.echo(f"{rule_id}\tINVALID\t{problem}")
+                continue
+            if (owner and rule.owner_chat_id != owner) or (wanted_pair and str(rule.pair) != wanted_pair):
+                continue
+            shown += 1
+            typer.echo(f"{rule.id}\t{state.status}\tseq={state.seq}\towner={rule.owner_chat_id}\t{rule.describe()}")
+    typer.echo(f"{shown} rule(s)")
+
+
+@rules_app.command("remove")
+def remove(rule_id: str = typer.Argument(..., help="Rule id.")) -> None:
+    """Delete a rule and take it out of the index."""
+    from impressox_pipelines.market.index import RuleIndex
+
+    with _stores() as (_, client):
+        existed = RuleIndex(client).remove(rule_id)
+    typer.echo(f"{rule_id}: {'removed' if existed else 'not found'}")
+    if not existed:
+        raise typer.Exit(1)
+
+
+@rules_app.command("backtest")
+def backtest_command(
+    rule_id: str = typer.Argument(..., help="Rule id (stored in Redis)."),
+    start: str = typer.Option(..., help="First day, YYYY-MM-DD (UTC)."),
+    end: str = typer.Option(..., help="Last day, YYYY-MM-DD (UTC), inclusive."),
+    interval: str = typer.Option("1m", help="Candle interval stored by price_candles."),
+) -> None:
+    """Replay a rule over stored `price_candles` closes with the live state machine; print its fires."""
+    from impressox_pipelines.market.backtest import backtest
+    from impressox_pipelines.market.candles import CANDLES_COLLECTION, stored_closes
+    from impressox_pipelines.market.index import RuleIndex
+
+    try:
+        first = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=UTC)
+        last = datetime.strptime(end, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with _stores() as (db, client):
+        rule, _, problem = RuleIndex(client).get(rule_id)
+        if rule is None:
+            typer.echo(f"{rule_id}: {problem}", err=True)
+            raise typer.Exit(1)
+        closes = list(stored_closes(db[CANDLES_COLLECTION], str(rule.pair), interval, first, last))
+    if not closes:
+        typer.echo(f"no {interval} candles of {rule.pair} stored between {start} and {end}; "
+                   f"materialize price_candles for those days first", err=True)
+        raise typer.Exit(1)
+    result = backtest(rule, closes)
+    typer.echo(f"{rule.id}: {rule.describe()} over {result.observations} {interval} closes")
+    for fire in result.fires:
+        change = f" ({fire.change_pct:+.3f}%)" if fire.change_pct is not None else ""
+        typer.echo(f"  fire #{fire.seq} at {fire.at:%Y-%m-%d %H:%M} UTC: {fire.price}{change}")
+    typer.echo(f"{len(result.fires)} fire(s); final state {result.final_state.status}")

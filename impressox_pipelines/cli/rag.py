@@ -1,0 +1,72 @@
+"""`impressox rag query "…" --k 5 [--json]` and `impressox rag reset COLLECTION`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from impressox_pipelines.cli import app
+
+rag_app = typer.Typer(help="Query and maintain the RAG knowledge base.", no_args_is_help=True)
+app.add_typer(rag_app, name="rag")
+
+
+def _resources():
+    from impressox_pipelines.assets.rag import embedding_model_resource
+    from impressox_pipelines.resources import core_resources
+
+    core = core_resources()
+    return core["chroma"], core["redis"], embedding_model_resource()
+
+
+@rag_app.command()
+def query(
+    text: str = typer.Argument(..., help="The question."),
+    k: int = typer.Option(5, "--k", min=1, max=100, help="How many passages."),
+    kind: str | None = typer.Option(None, help='Only "document" or "tweet" passages.'),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Print the passages closest to a question, best first, with score and source."""
+    from impressox_pipelines.rag.retrieval import retrieve
+    from impressox_pipelines.rag.store import EmbeddingModelMismatch
+
+    chroma, _, embedding = _resources()
+    try:
+        chunks = retrieve(text, k, {"kind": kind} if kind else None, client=chroma.get_client(),
+                          model=embedding.get_model())
+    except (ValueError, EmbeddingModelMismatch) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        for chunk in chunks:
+            typer.echo(json.dumps(chunk.to_dict(), ensure_ascii=False, default=str))
+        return
+    if not chunks:
+        typer.echo("no passages: the knowledge base is empty (materialize document_embeddings first)")
+        return
+    for rank, chunk in enumerate(chunks, start=1):
+        typer.echo(f"{rank}. [{chunk.score:.3f}] {chunk.title} — {chunk.source}")
+        typer.echo("   " + " ".join(chunk.text.split())[:400])
+
+
+@rag_app.command()
+def reset(
+    collection: str = typer.Argument(..., help="Chroma collection to drop (e.g. impressox_documents)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Drop a collection and its docstore, so the next materialization re-embeds everything."""
+    from impressox_pipelines.rag.docstore import clear_namespaces
+    from impressox_pipelines.rag.metadata import sanitize_collection_name
+
+    name = sanitize_collection_name(collection)
+    if not yes:
+        typer.confirm(f"Drop Chroma collection {name!r} and its docstore?", abort=True)
+    chroma, redis, _ = _resources()
+    client = chroma.get_client()
+    existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    if name in existing:
+        client.delete_collection(name)
+    keys = clear_namespaces(redis.get_client(), name)
+    typer.echo(f"dropped collection {name!r} ({'existed' if name in existing else 'absent'}), "
+               f"{keys} docstore key(s); materialize the embedding assets to re-embed")

@@ -1,0 +1,1 @@
+"""Operations: health checks, failure-alert policy, secret redaction and structured logs (no Dagster imports)."""

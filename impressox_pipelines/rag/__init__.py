@@ -1,0 +1,7 @@
+"""RAG knowledge base, plain Python (no Dagster): loading, chunking, incremental ingestion into Chroma, retrieval.
+
+Flow: `documents` turns files into validated llama-index `Document`s (or skips them with a reason),
+`chunking` cuts them into `TextNode`s with stable ids, `tweets` turns tweet records into one node each,
+`ingest` runs a llama-index `IngestionPipeline` with a persisted docstore (upserts and deletes) and a
+staged Chroma writer, and `retrieval` answers queries. The Dagster shell is `assets/rag.py`.
+"""

@@ -1,0 +1,70 @@
+"""X scraping: the `browser` (Playwright + Chromium) or `api` (httpx) backend with the shared account pool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dagster import ConfigurableResource
+
+from impressox_pipelines.resources.errors import ResourceSetupError
+from impressox_pipelines.x.accounts import COLLECTION, AccountPool, AccountsFileError, load_accounts
+from impressox_pipelines.x.api import ApiBackend
+from impressox_pipelines.x.browser import BrowserBackend
+from impressox_pipelines.x.scrape import Backend
+
+ACCOUNTS_VARIABLE = "IMPRESSOX_X_ACCOUNTS_FILE"
+URL_VARIABLE = "IMPRESSOX_X_URL"
+BACKENDS = ("browser", "api")
+
+
+class XScraperResource(ConfigurableResource):
+    """Opens a scraping backend and the account pool; the scrape loop itself lives in `x.scrape`.
+
+    `accounts_file` (from `EnvVar("IMPRESSOX_X_ACCOUNTS_FILE")`) names a JSON file of session cookies
+    (see `x.accounts.load_accounts`); its content is never logged or stored. `base_url` is x.com, or
+    the stand-in's URL (`IMPRESSOX_X_URL`).
+
+    Raises:
+        ResourceSetupError: from `account_pool`, when the accounts file is unset, missing or malformed;
+            from `open_backend`, for an unknown backend name.
+    """
+
+    backend: str = "browser"
+    base_url: str = "https://x.com"
+    accounts_file: str | None = None
+    executable_path: str = "/usr/bin/chromium"
+    block_resources: bool = True
+    idle_timeout_s: float = 6.0
+    request_timeout_s: float = 20.0
+    max_pages: int = 50
+
+    @contextmanager
+    def open_backend(self) -> Iterator[Backend]:
+        """The configured backend, closed (browser stopped) on exit."""
+        if self.backend not in BACKENDS:
+            raise ResourceSetupError("X scraper", None, self.base_url,
+                                     f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.backend == "browser":
+            backend: Backend = BrowserBackend(self.base_url, self.executable_path,
+                                              block_resources=self.block_resources,
+                                              idle_timeout_s=self.idle_timeout_s,
+                                              navigation_timeout_s=max(self.request_timeout_s, 10.0))
+        else:
+            backend = ApiBackend(self.base_url, timeout_s=self.request_timeout_s)
+        try:
+            yield backend
+        finally:
+            backend.close()
+
+    def account_pool(self, database: Any) -> AccountPool:
+        """The pool over the accounts file, with its state in `database[x_accounts]`."""
+        if not self.accounts_file:
+            raise ResourceSetupError("X accounts", ACCOUNTS_VARIABLE, self.base_url,
+                                     f"no accounts file: set {ACCOUNTS_VARIABLE} to a JSON file of session cookies")
+        try:
+            accounts = load_accounts(self.accounts_file)
+        except AccountsFileError as exc:
+            raise ResourceSetupError("X accounts", ACCOUNTS_VARIABLE, self.base_url, str(exc)) from None
+        return AccountPool(database[COLLECTION], accounts)

@@ -1,0 +1,180 @@
+"""The `browser` backend (the X-Scraper): headless Chromium via Playwright, logged in with cookies.
+
+For each account lease it opens a fresh browser context holding the account's `auth_token` and `ct0`
+cookies (and its proxy), opens the search page (`/search?q=…&f=live`) or the profile page (`/<handle>`),
+and captures the GraphQL responses the page itself fetches (`/i/api/graphql/<queryId>/<Operation>`).
+Scrolling to the bottom makes the page fetch the next page with its Bottom cursor, as x.com does.
+Images, video and fonts are aborted before they load (`block_resources`). A response whose body
+cannot be read (evicted, redirected, connection reset) is yielded with `body=None` and
+`read_error`, so the scrape loop logs and skips it. To resume at a saved cursor, the first GraphQL
+request of the operation is rewritten to carry it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from impressox_pipelines.x.accounts import Lease
+from impressox_pipelines.x.graphql import search_page_path
+from impressox_pipelines.x.parser import operation_from_url
+from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, ProxyFailure
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+BLOCKED_RESOURCE_TYPES = frozenset({"image", "media", "font"})
+_PROXY_ERRORS = ("ERR_PROXY", "ERR_TUNNEL_CONNECTION_FAILED", "ERR_SOCKS_CONNECTION_FAILED")
+
+
+def with_cursor(url: str, cursor: str) -> str:
+    """The GraphQL request URL with `cursor` set inside its `variables` JSON."""
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    variables = json.loads(query.get("variables") or "{}")
+    variables["cursor"] = cursor
+    query["variables"] = json.dumps(variables, separators=(",", ":"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class BrowserBackend:
+    """Playwright + Chromium (Debian's `/usr/bin/chromium` by default), started on first use.
+
+    Args:
+        base_url: the web app's origin (`https://x.com`, or the stand-in's URL).
+        executable_path: the Chromium binary.
+        block_resources: abort image, media and font requests.
+        idle_timeout_s: how long to wait for the next GraphQL response after scrolling.
+        navigation_timeout_s: page load timeout.
+
+    Raises (from `pages`):
+        ProxyFailure: the context's proxy refused the connection.
+        BackendUnavailable: Chromium could not start or the site could not be reached.
+    """
+
+    name = "browser"
+
+    def __init__(self, base_url: str, executable_path: str = "/usr/bin/chromium", *, headless: bool = True,
+                 block_resources: bool = True, idle_timeout_s: float = 6.0, navigation_timeout_s: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.executable_path = executable_path
+        self.headless = headless
+        self.block_resources = block_resources
+        self.idle_timeout_s = idle_timeout_s
+        self.navigation_timeout_s = navigation_timeout_s
+        self._playwright = None
+        self._browser = None
+        self.blocked_requests = 0
+
+    def _ensure_browser(self):
+        if self._browser is None:
+            from playwright.sync_api import Error, sync_playwright
+
+            try:
+                self._playwright = sync_playwright().start()
+                self._browser = self._playwright.chromium.launch(
+                    executable_path=self.executable_path, headless=self.headless, args=CHROMIUM_ARGS
+                )
+            except Error as exc:
+                self.close()
+                raise BackendUnavailable(f"Chromium at {self.executable_path} did not start: "
+                                         f"{str(exc).splitlines()[0][:200]}") from None
+        return self._browser
+
+    def page_url(self, request: PageRequest) -> str:
+        if request.operation == "SearchTimeline":
+            return self.base_url + search_page_path(request.raw_query or "")
+        return f"{self.base_url}/{request.screen_name}"
+
+    def pages(self, lease: Lease, request: PageRequest) -> Iterator[Page]:
+        """Yield the operation's GraphQL responses as the page fetches them, scrolling for more."""
+        from playwright.sync_api import Error
+
+        browser = self._ensure_browser()
+        # "<-loopback>" makes Chromium send even 127.0.0.1 traffic through the account's proxy.
+        proxy = {"server": lease.proxy, "bypass": "<-loopback>"} if lease.proxy else None
+        context = browser.new_context(proxy=proxy, viewport={"width": 1280, "height": 900})
+        try:
+            context.add_cookies([
+                {"name": "auth_token", "value": lease.account.auth_token, "url": self.base_url,
+                 "httpOnly": True, "secure": self.base_url.startswith("https")},
+                {"name": "ct0", "value": lease.account.ct0, "url": self.base_url,
+                 "secure": self.base_url.startswith("https")},
+            ])
+            self._install_routes(context, request)
+            page = context.new_page()
+            page.set_default_timeout(self.navigation_timeout_s * 1000)
+            captured = []
+            page.on("response", lambda r: captured.append(r)
+                    if operation_from_url(r.url) == request.operation else None)
+            try:
+                page.goto(self.page_url(request), wait_until="domcontentloaded")
+            except Error as exc:
+                message = str(exc).splitlines()[0][:200]
+                if lease.proxy and any(code in message for code in _PROXY_ERRORS):
+                    raise ProxyFailure(message) from None
+                raise BackendUnavailable(f"{self.base_url} could not be opened: {message}") from None
+            consumed = 0
+            timeout = self.navigation_timeout_s
+            while True:
+                deadline = time.monotonic() + timeout
+                while consumed >= len(captured):
+                    if time.monotonic() > deadline or page.is_closed():
+                        return
+                    page.wait_for_timeout(50)
+                response = captured[consumed]
+                consumed += 1
+                yield self._page(response, lease, request.operation)
+                timeout = self.idle_timeout_s
+                if consumed >= len(captured):
+                    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        finally:
+            context.close()
+
+    def _install_routes(self, context, request: PageRequest) -> None:
+        pending_cursor = [request.cursor] if request.cursor else []
+        if not self.block_resources and not pending_cursor:
+            return
+
+        def handle(route):
+            req = route.request
+            if self.block_resources and req.resource_type in BLOCKED_RESOURCE_TYPES:
+                self.blocked_requests += 1
+                route.abort("blockedbyclient")
+            elif pending_cursor and operation_from_url(req.url) == request.operation:
+                route.continue_(url=with_cursor(req.url, pending_cursor.pop()))
+            else:
+                route.continue_()
+
+        context.route("**/*", handle)
+
+    @staticmethod
+    def _page(response, lease: Lease, operation: str) -> Page:
+        from playwright.sync_api import Error
+
+        body, error = None, None
+        try:
+            body = response.body()
+        except Error as exc:
+            error = str(exc).splitlines()[0][:200]
+        return Page(operation=operation, url=response.url, status=response.status, body=body,
+                    headers=dict(response.headers), account=lease.account.username, read_error=error)
+
+    def close(self) -> None:
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            finally:
+                self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
