@@ -121,6 +121,7 @@ def _notify(redis_client: Any, notices: Any, day: str, opportunities: list[Oppor
     group_name="social",
     partitions_def=daily_partitions,
     deps=["raw_tweets"],
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7),
     kinds={"python", "mongodb", "redis"},
 )
 def airdrop_opportunities(
@@ -129,13 +130,13 @@ def airdrop_opportunities(
     mongo: MongoResource,
     redis: RedisResource,
 ) -> dg.MaterializeResult:
-    """The day's airdrop opportunities found in `raw_tweets`, each with its 0-100 score and every reason,
+    """Each day's airdrop opportunities found in `raw_tweets`, each with its 0-100 score and every reason,
     its scam-risk flag and reasons, and all the tweets (retweets, quotes, reposts of one link) that announced
     it; written to MongoDB `airdrop_opportunities` (replaced per partition). New opportunities scoring at
     least `notify_min_score` that are not flagged are enqueued once to users subscribed to airdrops.
+    A backfill runs up to 7 days per run, as `raw_tweets` does.
     """
     started = time.monotonic()
-    day = context.partition_key
     try:
         keywords = shared_keyword_file(config.keywords_file or None)
         targets = shared_targets_file(config.target_accounts_file or None)
@@ -149,48 +150,60 @@ def airdrop_opportunities(
         context.log.warning(note)
 
     tweets_coll = mongo.collection(TWEETS_COLLECTION, [IndexModel([("partition_date", ASCENDING)])])
-    tweets, unreadable = _load_tweets(tweets_coll, day)
-    originals = _load_originals(tweets_coll, tweets)
-    assessments: list[Assessment] = []
-    skipped: Counter = Counter()
-    for tweet in tweets.values():
-        original = originals.get(tweet.retweeted_id or tweet.quoted_id or "")
-        try:
-            assessment = detector.assess(tweet, original)
-        except (TypeError, ValueError, AttributeError) as exc:  # a field of an unexpected type
-            unreadable[f"assessment failed: {type(exc).__name__}: {str(exc)[:80]}"] += 1
-            continue
-        assessments.append(assessment)
-        if assessment.skipped:
-            skipped[assessment.skipped] += 1
-
-    opportunities = group(assessments)
-    clean = [o for o in opportunities if not o.scam_flag]
-    flagged = [o for o in opportunities if o.scam_flag]
     opp_coll = mongo.collection(OPPORTUNITIES_COLLECTION, [
         IndexModel([("partition_date", ASCENDING), ("score", DESCENDING)]),
         IndexModel([("opportunity_id", ASCENDING)]),
         IndexModel([("source_tweet_ids", ASCENDING)]),
     ])
-    removed = _store(opp_coll, day, opportunities)
-    notices = _notify(redis.get_client(), mongo.collection(NOTICES_COLLECTION), day, clean, config.notify_min_score)
-    scam_signals = Counter(r.signal for o in flagged for r in o.scam_reasons if r.weight > 0)
-    context.log.info(f"{day}: {len(tweets)} tweets, {len(clean)} opportunities, {len(flagged)} flagged, "
-                     f"{notices['notified']} notified")
+    notices_coll = mongo.collection(NOTICES_COLLECTION)
+    totals: Counter = Counter()
+    unreadable: Counter = Counter()
+    skipped: Counter = Counter()
+    scam_signals: Counter = Counter()
+    clean: list[Opportunity] = []
+    # A backfill run covers several days (like `raw_tweets`); each day is read, written and notified alone.
+    for day in sorted(context.partition_keys):
+        tweets, bad = _load_tweets(tweets_coll, day)
+        unreadable.update(bad)
+        originals = _load_originals(tweets_coll, tweets)
+        assessments: list[Assessment] = []
+        for tweet in tweets.values():
+            original = originals.get(tweet.retweeted_id or tweet.quoted_id or "")
+            try:
+                assessment = detector.assess(tweet, original)
+            except (TypeError, ValueError, AttributeError) as exc:  # a field of an unexpected type
+                unreadable[f"assessment failed: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+                continue
+            assessments.append(assessment)
+            if assessment.skipped:
+                skipped[assessment.skipped] += 1
+        opportunities = group(assessments)
+        day_clean = [o for o in opportunities if not o.scam_flag]
+        flagged = [o for o in opportunities if o.scam_flag]
+        totals["stale_documents_removed"] += _store(opp_coll, day, opportunities)
+        totals.update(_notify(redis.get_client(), notices_coll, day, day_clean, config.notify_min_score))
+        totals["tweets_read"] += len(tweets)
+        totals["candidates"] += sum(1 for a in assessments if a.is_candidate)
+        totals["scam_flagged_opportunities"] += len(flagged)
+        totals["scam_flagged_tweets"] += sum(len(o.sources) for o in flagged)
+        scam_signals.update(r.signal for o in flagged for r in o.scam_reasons if r.weight > 0)
+        clean += day_clean
+        context.log.info(f"{day}: {len(tweets)} tweets, {len(day_clean)} opportunities, {len(flagged)} flagged")
+    clean.sort(key=lambda o: -o.score)
     return dg.MaterializeResult(metadata={
-        "tweets_read": len(tweets),
+        "tweets_read": totals["tweets_read"],
         "unreadable_documents": sum(unreadable.values()),
         "unreadable_reasons": dg.MetadataValue.json(dict(unreadable)),
-        "candidates": sum(1 for a in assessments if a.is_candidate),
+        "candidates": totals["candidates"],
         "skipped": dg.MetadataValue.json(dict(skipped)),
         "opportunities": len(clean),
-        "scam_flagged_opportunities": len(flagged),
-        "scam_flagged_tweets": sum(len(o.sources) for o in flagged),
+        "scam_flagged_opportunities": totals["scam_flagged_opportunities"],
+        "scam_flagged_tweets": totals["scam_flagged_tweets"],
         "scam_signals": dg.MetadataValue.json(dict(scam_signals.most_common())),
-        "notified": notices["notified"],
-        "already_notified": notices["already_notified"],
-        "below_notify_score": notices["below_notify_score"],
-        "stale_documents_removed": removed,
+        "notified": totals["notified"],
+        "already_notified": totals["already_notified"],
+        "below_notify_score": totals["below_notify_score"],
+        "stale_documents_removed": totals["stale_documents_removed"],
         "keyword_terms": len(detector.keywords.terms),
         "keywords_file": str(keywords.path),
         "config_file_issues": dg.MetadataValue.json(file_notes),

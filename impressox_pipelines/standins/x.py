@@ -6,8 +6,8 @@ Pages (what the `browser` backend opens):
     GET /<screen_name>             a profile; its script calls UserByScreenName, then UserTweets
 Endpoints (what the page script and the `api` backend call):
     GET /i/api/graphql/<queryId>/<Operation>?variables=<json>&features=<json>
-Static: /img/… (images), /video/… (mp4), /fonts/chirp.woff2 — served slowly, like a CDN far away, so
-that blocking them is measurable.
+Static: /img/… (PNG avatars and photos), /video/… (mp4), /fonts/chirp.woff2 — at x.com-like sizes and
+80 ms latency, so that blocking them is measurable.
 
 Authentication is checked like x.com does: the `auth_token` cookie must belong to a known account, the
 `ct0` cookie must match the `x-csrf-token` header, and a bearer token must be present. Unknown or
@@ -32,8 +32,10 @@ import html
 import json
 import random
 import re
+import struct
 import threading
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -257,7 +259,8 @@ def _day_rng(*parts: object) -> random.Random:
 
 
 def _link(rng: random.Random, expanded: str) -> tuple[str, str]:
-    return "https://t.co/" + "".join(rng.choice("abcdefghijkmnpqrstuvwxyzABCDEFGH23456789") for _ in range(10)), expanded
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGH23456789"
+    return "https://t.co/" + "".join(rng.choice(alphabet) for _ in range(10)), expanded
 
 
 def generated_day(base: str, day: date, author: str | None) -> list[dict]:
@@ -275,7 +278,8 @@ def generated_day(base: str, day: date, author: str | None) -> list[dict]:
         project = rng.choice(_PROJECTS)
         token = _TOKENS[project.handle]
         values = {"p": rng.randint(60, 140), "g": rng.randint(3, 60), "pct": rng.randint(2, 40),
-                  "project": project.name, "name": project.name, "token": token, "block": rng.randint(19_000_000, 23_000_000),
+                  "project": project.name, "name": project.name, "token": token,
+                  "block": rng.randint(19_000_000, 23_000_000),
                   "amount": rng.choice(["5,000", "10,000", "25,000"]),
                   "deadline": (day + timedelta(days=rng.randint(3, 30))).strftime("%B %d")}
         kind = ("scam" if i % 6 == 4 and not own else "announce" if i % 6 == 1 else "long" if i % 12 == 5 else "market")
@@ -315,7 +319,8 @@ def generated_day(base: str, day: date, author: str | None) -> list[dict]:
             q_time = created - timedelta(days=1, minutes=rng.randint(0, 600))
             q_text = _ANNOUNCE[0].format(url="https://t.co/q" + tid[-8:], **values)
             quoted = _tweet_result(_snowflake(q_time, 2000 + i), project, q_time, q_text,
-                                   [("https://t.co/q" + tid[-8:], f"https://{project.handle.lower()}.xyz/airdrop")], rng)
+                                   [("https://t.co/q" + tid[-8:], f"https://{project.handle.lower()}.xyz/airdrop")],
+                                   rng)
             result["quoted_status_result"] = {"result": quoted}
             result["legacy"]["is_quote_status"] = True
             result["legacy"]["quoted_status_id_str"] = quoted["rest_id"]
@@ -387,7 +392,10 @@ async function gql(op, variables) {{
   const params = new URLSearchParams({{variables: JSON.stringify(variables), features: "{{}}"}});
   const r = await fetch(`/i/api/graphql/${{QIDS[op]}}/${{op}}?` + params, {{credentials: "include",
     headers: {{authorization: "Bearer " + BEARER, "x-csrf-token": csrf(), "x-twitter-active-user": "yes"}}}});
-  if (!r.ok) {{ document.getElementById("sentinel").textContent = "Something went wrong (" + r.status + ")"; return null; }}
+  if (!r.ok) {{
+    document.getElementById("sentinel").textContent = "Something went wrong (" + r.status + ")";
+    return null;
+  }}
   return r.json();
 }}
 function walk(node, found) {{
@@ -403,7 +411,8 @@ function walk(node, found) {{
 let cursor = null, loading = false, done = false, userId = null;
 async function loadMore() {{
   if (loading || done) return; loading = true;
-  const vars = MODE.op === "SearchTimeline" ? {{rawQuery: MODE.query, count: 20, querySource: "typed_query", product: "Latest"}}
+  const vars = MODE.op === "SearchTimeline"
+    ? {{rawQuery: MODE.query, count: 20, querySource: "typed_query", product: "Latest"}}
                                            : {{userId: userId, count: 20, includePromotedContent: true}};
   if (cursor) vars.cursor = cursor;
   const data = await gql(MODE.op, vars);
@@ -414,11 +423,16 @@ async function loadMore() {{
   for (const t of found.tweets) {{
     const u = t.core.user_results.result; const handle = (u.core || u.legacy || {{}}).screen_name;
     const a = document.createElement("article"); a.dataset.testid = "tweet";
-    a.innerHTML = `<img class="avatar" src="/img/avatar/${{handle}}.jpg"><b>@${{handle}}</b><p>${{t.legacy.full_text}}</p>` +
-      ((t.legacy.extended_entities || {{}}).media || []).map(m => `<img class="media" src="/img/media/${{t.rest_id}}.jpg"><video src="/video/${{t.rest_id}}.mp4" preload="auto" muted></video>`).join("");
+    const media = ((t.legacy.extended_entities || {{}}).media || []).map(m =>
+      `<img class="media" src="/img/media/${{t.rest_id}}.jpg">` +
+      `<video src="/video/${{t.rest_id}}.mp4" preload="auto" muted></video>`).join("");
+    a.innerHTML = `<img class="avatar" src="/img/avatar/${{handle}}.jpg"><b>@${{handle}}</b>` +
+      `<p>${{t.legacy.full_text}}</p>` + media;
     main.appendChild(a);
   }}
-  if (!found.tweets.length || !found.bottom || found.bottom === cursor) {{ done = true; document.getElementById("sentinel").textContent = ""; return; }}
+  if (!found.tweets.length || !found.bottom || found.bottom === cursor) {{
+    done = true; document.getElementById("sentinel").textContent = ""; return;
+  }}
   cursor = found.bottom;
   if (document.body.scrollHeight <= window.innerHeight + 10) loadMore();
 }}
@@ -457,12 +471,24 @@ class _RateLimiter:
             return allowed, max(0, limit - used), int(start + self.window_s)
 
 
+def _png(width: int, height: int, seed: int) -> bytes:
+    """A valid PNG of noise (incompressible, like a photo)."""
+    rng = random.Random(seed)
+    rows = b"".join(b"\0" + rng.randbytes(width * 3) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
+
+
 def _error(status: int, code: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"errors": [{"code": code, "message": message}]}, status_code=status, headers=headers)
 
 
 def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount] | None = None,
-               window_s: float = 900.0, static_delay_s: float = 0.03, page_size: int = PAGE_SIZE) -> Starlette:
+               window_s: float = 900.0, static_delay_s: float = 0.08, page_size: int = PAGE_SIZE) -> Starlette:
     """The X stand-in as an ASGI app.
 
     Args:
@@ -480,6 +506,10 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
     posts = _janitr_posts(replay_dir) if replay_dir else []
     captures = replay_dir / "twscrape" if replay_dir else None
     stats = {"graphql": 0, "static": 0}
+    # Sizes like x.com's: a 48 px avatar, a ~600 px photo (decodable, so blocking also saves decoding),
+    # the first megabyte of a video, a web font.
+    avatar, photo = _png(48, 48, seed=1), _png(600, 340, seed=2)
+    video, font = bytes(1_000_000), bytes(100_000)
 
     def authenticate(request: Request, operation: str) -> tuple[StandInAccount | None, Response | None, dict]:
         account = by_token.get(request.cookies.get("auth_token", ""))
@@ -593,9 +623,12 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
     async def static(request: Request) -> Response:
         stats["static"] += 1
         await asyncio.sleep(static_delay_s)
-        kind = request.url.path.split("/")[1]
-        media_type = {"img": "image/jpeg", "video": "video/mp4", "fonts": "font/woff2"}[kind]
-        return Response(b"\0" * (40_000 if kind != "fonts" else 80_000), media_type=media_type)
+        path = request.url.path
+        if path.startswith("/img/"):
+            return Response(avatar if path.startswith("/img/avatar/") else photo, media_type="image/png")
+        if path.startswith("/video/"):
+            return Response(video, media_type="video/mp4")
+        return Response(font, media_type="font/woff2")
 
     async def home(request: Request) -> HTMLResponse:
         return HTMLResponse("<!doctype html><title>X stand-in</title><p>impressox X stand-in</p>")

@@ -116,7 +116,7 @@ class AccountPool:
                 f"locks.{ALL_OPERATIONS}": {"$not": {"$gt": now}},
             },
             {"$set": {"last_used": now}, "$inc": {"requests": 1}},
-            sort=[("last_used", ASCENDING), ("_id", ASCENDING)],
+            sort=[("last_used", ASCENDING), ("requests", ASCENDING), ("_id", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:

@@ -138,8 +138,9 @@ def parse_payload(payload: Any, operation: str | None = None, *, scraped_at: dat
         tweet.is_pinned = tid in walker.pinned
         tweet.is_promoted = tid in walker.promoted
         result.tweets.append(tweet)
-    for tid in walker.references.keys() - walker.tweets.keys():
-        result.skipped["reference_only"] += 1
+    unresolved = len(walker.references.keys() - walker.tweets.keys())
+    if unresolved:
+        result.skipped["reference_only"] += unresolved
     return result
 
 

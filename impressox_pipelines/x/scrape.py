@@ -212,10 +212,9 @@ def _run_lease(request, lease, pool, backend, on_page, outcome, seen_ids, seen_c
             seen_cursors.add(cursor)
             outcome.last_cursor = cursor
             page.next_cursor = cursor
-        if outcome.pages:
-            outcome.stopped, outcome.complete = "no more responses", True
-        else:
-            outcome.stopped = "no GraphQL response was captured"
-            outcome.reasons["no_response"] += 1
+        # The backend ran dry although the last page promised more (browser idle timeout): not complete,
+        # so the saved cursor lets the next run resume.
+        outcome.stopped = "no further response" if outcome.pages else "no GraphQL response was captured"
+        outcome.reasons["no_response"] += 1
     finally:
         pages.close()

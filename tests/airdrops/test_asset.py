@@ -177,3 +177,17 @@ def test_explain_prints_the_score_and_every_reason(mongo, day_of_tweets):
     assert "read with the original tweet" in quote.output and "quoted_original" in quote.output
     missing = runner.invoke(app, ["airdrops", "explain", "12345"])
     assert missing.exit_code == 1 and "is not in MongoDB" in missing.output
+
+
+def test_a_backfill_run_covers_each_day_separately(mongo, redis_resource, day_of_tweets):
+    yesterday = (DAY - timedelta(days=1)).date().isoformat()
+    result = dg.materialize(
+        [airdrop_opportunities], resources={"mongo": mongo, "redis": redis_resource},
+        tags={"dagster/asset_partition_range_start": yesterday, "dagster/asset_partition_range_end": PARTITION},
+    )
+    events = result.get_asset_materialization_events()
+    assert sorted(e.partition for e in events) == [yesterday, PARTITION]
+    assert events[0].materialization.metadata["tweets_read"].value == 9  # 8 today + yesterday's $JUP post
+    coll = mongo.get_database()[OPPORTUNITIES_COLLECTION]
+    assert coll.count_documents({"partition_date": yesterday}) == 1
+    assert coll.count_documents({"partition_date": PARTITION}) == 3

@@ -34,7 +34,8 @@ def assert_valid_parts(parts: list[str], limit: int = TELEGRAM_MESSAGE_LIMIT) ->
     [
         ("price_alert", {"symbol": HOSTILE, "kind": "above", "price": "1<2", "threshold": "&100", "rule_id": HOSTILE},
          HOSTILE),
-        ("airdrop_opportunity", {"title": HOSTILE, "score": 80, "reasons": [HOSTILE, {"signal": "claim", "detail": HOSTILE}],
+        ("airdrop_opportunity", {"title": HOSTILE, "score": 80,
+                                 "reasons": [HOSTILE, {"signal": "claim", "detail": HOSTILE}],
                                  "links": ["https://a.example/claim?x=1&y=<2>", "javascript:alert(1)"],
                                  "source_tweets": [{"id": "1", "screen_name": "a<b", "text": HOSTILE}]}, HOSTILE),
         ("digest", {"local_date": "2026-03-08", "airdrops": [{"title": HOSTILE, "score": 9}],
@@ -61,13 +62,19 @@ def test_links_only_for_http_urls_and_hrefs_are_escaped():
     assert '<a href="https://claim.example/go">' in message  # the detector's scheme-less link keys
 
 
-def test_price_alert_template_tolerates_missing_and_unknown_fields():
-    assert "<b>?</b>" in render("price_alert", {})
-    message = render("price_alert", {"symbol": "ETH", "kind": "percent_change", "change_pct": "5.2", "window": "1h",
-                                     "threshold": "5", "price": "3100.25", "extra": {"nested": True}})
-    visible = plain_text(message)
-    assert "ETH moved" in visible and "5.2% over 1h" in visible and "Threshold: 5" in visible
-    assert "3100.25" in visible  # decimal strings are shown exactly as given
+def test_price_alert_template_renders_the_market_monitors_payload_and_tolerates_gaps():
+    assert "<b>?</b> alert" in render("price_alert", {})
+    # The shape `market.alerts.alert_payload` writes (all strings, "" when absent).
+    crossing = plain_text(render("price_alert", {
+        "rule_id": "r1", "label": "", "pair": "BTC/USD", "symbol": "BTC", "vs_currency": "usd", "kind": "above",
+        "direction": "", "threshold": "100000", "pct": "", "window_s": "", "price": "100012.50",
+        "previous_price": "99990", "change_pct": "", "observed_at": "2026-01-01T00:00:00+00:00", "seq": "1"}))
+    assert crossing.startswith("🔔 BTC crossed above 100000 USD\nPrice: 100012.50 USD\nPrevious: 99990 USD")
+    assert "rule r1" in crossing and "kind above" in crossing
+    move = plain_text(render("price_alert", {"symbol": "ETH", "kind": "pct_change", "direction": "down", "pct": "5",
+                                             "window_s": "3600", "change_pct": "-5.2", "extra": {"nested": True}}))
+    assert move.startswith("🔔 ETH fell 5% within 60 min") and "Change: -5.2%" in move
+    assert "Threshold: 7" in plain_text(render("price_alert", {"kind": "volume_spike", "threshold": "7"}))
 
 
 def test_escape_handles_none_and_numbers():
@@ -135,7 +142,8 @@ def test_lines_preferred_over_words_and_words_over_characters():
 
 
 def test_20000_character_digest_with_hostile_text_splits_into_valid_parts():
-    airdrops = [{"title": f"{i} " + HOSTILE * 3, "score": i, "url": f"https://e.example/{i}?a=1&b=2"} for i in range(90)]
+    airdrops = [{"title": f"{i} " + HOSTILE * 3, "score": i, "url": f"https://e.example/{i}?a=1&b=2"}
+                for i in range(90)]
     message = render_digest({"local_date": "2026-01-01", "airdrops": airdrops})
     assert len(message) > 20_000
     parts = split_message(message)

@@ -85,7 +85,8 @@ def test_failure_modes_use_telegrams_descriptions(standin, error, code, descript
 def test_bad_markup_and_bad_chat_ids_are_rejected_as_telegram_does(standin):
     url = f"{standin.api_url}{TOKEN}/sendMessage"
     unclosed = httpx.post(url, data={"chat_id": 1, "text": "a <b>b", "parse_mode": "HTML"}).json()
-    assert unclosed["description"] == "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 2"
+    assert unclosed["description"] == (
+        "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 2")
     unknown = httpx.post(url, data={"chat_id": 2, "text": "<script>x</script>", "parse_mode": "HTML"}).json()
     assert unknown["description"].startswith('Bad Request: can\'t parse entities: Unsupported start tag "script"')
     assert httpx.post(url, data={"chat_id": "not-a-number", "text": "x"}).json()["description"] == (

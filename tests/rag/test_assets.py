@@ -162,7 +162,7 @@ def test_a_model_mismatch_fails_the_materialization_clearly(tmp_path, rag_resour
                             raise_on_error=False)
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.step_failure_data.error.message
+    message = failure.step_failure_data.error.cause.message
     assert "EmbeddingModelMismatch" in message and "re-embed" in message and "all-mpnet-base-v2" in message
 
 
@@ -199,12 +199,13 @@ def test_tweets_of_a_partition_are_embedded_once_and_partitions_do_not_collide(r
 
     tweets.update_one({"_id": "5001"}, {"$set": {"like_count": 999}})  # engagement only: no re-embed
     tweets.update_one({"_id": "6001"}, {"$set": {"text": "Optimism grants vote closes tomorrow"}})
-    tweets.delete_one({"_id": "90000"})
-    assert run(day1)["embedded"] == 0 and run(day1)["deleted"] == 0
+    tweets.delete_one({"_id": "900000"})
+    after = run(day1)
+    assert (after["embedded"], after["deleted"]) == (0, 1)  # the deleted tweet's vector goes; counts re-embed nothing
     changed = run(day2)
-    assert (changed["embedded"], changed["deleted"]) == (1, 0)
-    assert run(day1)["deleted"] == 0  # deleted from Mongo but... see below
+    assert (changed["embedded"], changed["deleted"], changed["skipped_unchanged"]) == (1, 0, 0)
     client, model = rag_resources["chroma"].get_client(), rag_resources["embedding_model"].get_model()
+    assert client.get_collection(TWEETS_COLLECTION).get(ids=["900000"])["ids"] == []
     [hit] = retrieve("airdrop snapshot block", 1, {"kind": "tweet"}, client=client, model=model,
                      collections=[TWEETS_COLLECTION])
     assert hit.id == "5001" and hit.source == "https://x.com/arbitrum/status/5001"

@@ -10,9 +10,8 @@ import json
 
 import pytest
 
-from tests.conftest import require_fixture
-
 from impressox_pipelines.x.parser import parse_body, parse_payload
+from tests.conftest import require_fixture
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +66,8 @@ def test_visibility_wrapper_is_unwrapped_and_promoted_entries_flagged(search_pay
     item["promotedMetadata"] = {"advertiser_results": {"result": {"__typename": "User"}}}
     tweets = {t.id: t for t in parse_payload(changed).tweets}
     assert tweets[inner["rest_id"]].is_promoted
-    assert tweets[inner["rest_id"]].text == {t.id: t for t in parse_payload(search_payload).tweets}[inner["rest_id"]].text
+    unwrapped = {t.id: t for t in parse_payload(search_payload).tweets}[inner["rest_id"]]
+    assert tweets[inner["rest_id"]].text == unwrapped.text
     assert sum(t.is_promoted for t in tweets.values()) == 1
 
 

@@ -10,14 +10,13 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import require_fixture
-from tests.x.conftest import GOOD, write_accounts
-
 from impressox_pipelines.assets.social import raw_tweets, x_definitions
 from impressox_pipelines.events import publish_event
 from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.standins.x import StandInAccount
 from impressox_pipelines.x.parser import parse_body
+from tests.conftest import require_fixture
+from tests.x.conftest import GOOD, write_accounts
 
 DAYS = ["2026-04-01", "2026-04-02"]
 
@@ -36,7 +35,9 @@ def resources(standin_factory, mongo, redis_resource, tmp_path):
 
 def run(resources: dict, *, partition_key: str | None = None, days: tuple[str, str] | None = None,
         targets: list[str] | None = None):
-    tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]} if days else None
+    tags = None
+    if days:
+        tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]}
     result = dg.materialize([raw_tweets], resources=resources, partition_key=partition_key, tags=tags,
                             run_config={"ops": {"raw_tweets": {"config": {"targets": targets or ["@arbitrum",
                                                                                                 "airdrop"]}}}},

@@ -13,14 +13,13 @@ from datetime import date
 
 import pytest
 
-from tests.x.conftest import GOOD
-
 from impressox_pipelines.standins.x import StandInAccount
 from impressox_pipelines.x.api import ApiBackend
 from impressox_pipelines.x.browser import BrowserBackend
 from impressox_pipelines.x.graphql import day_query
 from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, scrape
 from impressox_pipelines.x.targets import ScrapeTarget
+from tests.x.conftest import GOOD
 
 DAY = date(2026, 3, 14)
 QUERY = day_query("airdrop", DAY)
@@ -76,7 +75,10 @@ def test_chromium_scrolls_through_every_page_and_captures_the_graphql_the_page_f
     assert {t.created_at.date() for t in results.values()} == {DAY}  # inside since:/until:
     assert all("airdrop" in t.text.lower() for t in results.values())
     assert outcome.reasons["skipped_tombstone"] == 1
-    assert browser.blocked_requests > 0  # avatars, media, video and the web font were aborted
+    assert server.app.state.stats["static"] == 0  # avatars, photos, videos and the web font never loaded
+    browser.block_resources = False
+    scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool_factory([GOOD]), browser, Collector())
+    assert server.app.state.stats["static"] >= 20
 
 
 def test_rotation_past_expired_suspended_and_rate_limited_accounts_through_chromium(standin_factory, pool_factory,
@@ -212,3 +214,22 @@ def test_targets_turn_into_day_bounded_search_queries():
     assert ScrapeTarget.parse(" airdrop claim ").day_query(DAY) == "airdrop claim since:2026-03-14 until:2026-03-15"
     with pytest.raises(ValueError):
         ScrapeTarget.parse("  ")
+
+
+def test_replay_mode_wraps_real_post_texts_and_serves_real_captures(pool_factory, shared_fixtures):
+    from impressox_pipelines.standins.server import StandInServer
+    from impressox_pipelines.standins.x import create_app
+
+    posts = [json.loads(line)["text"] for line in
+             (shared_fixtures / "janitr_x_posts" / "sample.jsonl").read_text().splitlines() if line.strip()]
+    with StandInServer(create_app(shared_fixtures, accounts=[GOOD])) as server:
+        pool = pool_factory([GOOD])
+        got = Collector()
+        outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, ApiBackend(server.url), got)
+        assert outcome.complete and outcome.tweets >= 25
+        assert all(t.created_at.date() == DAY for t in got.tweets)
+        assert all(t.text.split(" https://t.co/")[0] in posts for t in got.tweets)
+        assert all("airdrop" in t.text.lower() for t in got.tweets)
+        profile = Collector()
+        scrape(PageRequest("UserTweets", screen_name="XDevelopers"), pool, ApiBackend(server.url), profile)
+        assert len(profile.pages[0][1].tweets) == 41  # raw_user_tweets.json, replayed verbatim
