@@ -57,25 +57,55 @@ def _connects_at_setup(resource: Any) -> bool:
     return setup is not None and setup is not dg.ConfigurableResource.setup_for_execution
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """Skip Dagster's wrappers (`DagsterResourceFunctionError`, …) down to the resource's own error."""
+    while type(exc).__name__.startswith("Dagster"):
+        inner = getattr(exc, "user_exception", None) or exc.__cause__
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
 def _resource_probe(key: str, resource: Any):
     def probe() -> str:
-        import dagster as dg
-
-        with dg.build_resources({key: resource}) as built:
-            live = getattr(built, key)
-            check = getattr(live, "check", None)
-            if callable(check):
-                result = check()
-                return _summarize(asyncio.run(result) if inspect.isawaitable(result) else result)
-            urls = [] if _connects_at_setup(live) else _http_urls(live)
-            if urls:
-                return "; ".join(f"{describe_endpoint(url)} {probe_http(url)}" for url in urls)
-            return "setup_for_execution passed" if _connects_at_setup(live) else "configured (nothing to probe)"
+        try:
+            return _probe_resource(key, resource)
+        except Exception as exc:  # noqa: BLE001 - re-raised as the error the resource itself raised
+            raise _root_cause(exc) from None
 
     return probe
 
 
+def _probe_resource(key: str, resource: Any) -> str:
+    import dagster as dg
+
+    with dg.build_resources({key: resource}) as built:
+        live = getattr(built, key)
+        check = getattr(live, "check", None)
+        if callable(check):
+            result = check()
+            return _summarize(asyncio.run(result) if inspect.isawaitable(result) else result)
+        urls = [] if _connects_at_setup(live) else _http_urls(live)
+        if urls:
+            return "; ".join(f"{describe_endpoint(url)} {probe_http(url)}" for url in urls)
+        return "setup_for_execution passed" if _connects_at_setup(live) else "configured (nothing to probe)"
+
+
 def _resource_target(resource: Any) -> str:
+    """Where a resource points, without credentials (EnvVar fields are resolved to describe the host)."""
+    from dagster import EnvVar
+
+    fields = getattr(type(resource), "model_fields", {})
+    values = {name: getattr(resource, name, None) for name in fields}
+    if any(isinstance(value, EnvVar) for value in values.values()):
+        try:
+            resource = type(resource)(**{
+                name: value.get_value() if isinstance(value, EnvVar) else value
+                for name, value in values.items() if value is not None
+            })
+        except Exception:  # noqa: BLE001 - an unset variable: the probe reports it
+            return type(resource).__name__
     endpoint = getattr(resource, "endpoint", None)
     if isinstance(endpoint, str):
         return endpoint

