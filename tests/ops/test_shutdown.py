@@ -47,9 +47,8 @@ def redis_server_pid(proc: subprocess.Popen, data_dir: Path, tmp_path: Path) -> 
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail("the asset never started: " + (tmp_path / "run.log").read_text()[-2000:])
         time.sleep(0.2)
-    pid = int(marker.read_text())
-    assert "redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    return pid
+    # The pid comes from the server itself (INFO server); a fast run may already have stopped it.
+    return int(marker.read_text())
 
 
 def assert_gone(pid: int, timeout_s: float = 15) -> None:

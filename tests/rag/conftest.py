@@ -4,7 +4,7 @@ documents in ../shared/fixtures/rag_docs, and helpers that write small documents
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg

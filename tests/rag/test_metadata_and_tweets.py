@@ -27,8 +27,9 @@ def test_metadata_has_no_none_flat_lists_and_iso_plus_epoch_times():
 CHROMA_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 
 
-@pytest.mark.parametrize("name", ["impressox documents!", "..a..b..", "x", "__tweets__/2024", "10.0.0.1", "é" * 3 + "kb",
-                                  "n" * 600])
+@pytest.mark.parametrize(
+    "name", ["impressox documents!", "..a..b..", "x", "__tweets__/2024", "10.0.0.1", "é" * 3 + "kb", "n" * 600]
+)
 def test_collection_names_follow_chromas_rules(name):
     cleaned = sanitize_collection_name(name)
     assert CHROMA_NAME.match(cleaned) and ".." not in cleaned
@@ -72,7 +73,8 @@ def test_one_node_per_tweet_with_its_id_and_volatile_counts_apart():
         datetime(2024, 3, 1, 12, tzinfo=UTC).timestamp())
     assert meta["source"] == "https://x.com/arbitrum/status/1001"
     assert "like_count" not in meta and volatile["1001"]["like_count"] == 5
-    assert {s.reason for s in skipped} == {"retweet of 1001, whose original is embedded", "only emoji or symbols, no words"}
+    assert {s.reason for s in skipped} == {
+        "retweet of 1001, whose original is embedded", "only emoji or symbols, no words"}
     # Engagement moves on every re-scrape; the text does not: the hash (what decides a re-embed) ignores counts.
     again, _, _ = tweet_nodes([{**docs[0], "like_count": 500}])
     assert again[0].hash == nodes[0].hash
