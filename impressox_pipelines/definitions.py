@@ -14,23 +14,22 @@ from impressox_pipelines.assets.notify import notify_definitions
 from impressox_pipelines.assets.ops import ops_definitions
 from impressox_pipelines.assets.rag import rag_definitions
 from impressox_pipelines.assets.social import x_definitions
-from impressox_pipelines.partitions import daily_partitions
+from impressox_pipelines.jobs import main_job, main_schedule
 from impressox_pipelines.resources import core_resources
-
-# The main job: every asset of the project for one day (`make demo` runs it for today). Unpartitioned
-# assets are materialized whole alongside the day's partitions.
-main_job = dg.define_asset_job(
-    "main_job",
-    selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
-    description="Every asset of the project for one daily partition.",
-)
 
 
 def build_definitions() -> dg.Definitions:
     """Assemble the code location (called by Dagster at load time, and directly by tests and the demo)."""
     return dg.Definitions.merge(
-        dg.Definitions(jobs=[main_job], resources=core_resources()),
+        dg.Definitions(
+            jobs=[main_job],
+            schedules=[main_schedule],
+            resources=core_resources(),
+            # Steps run one after another in the run's process: the run starts in seconds instead of
+            # spawning a process per step, the embedding model and browser load once per run, and the
+            # embedded stores see one writer per run. Runs still run in parallel (one process or container each).
+            executor=dg.in_process_executor,
+        ),
         ops_definitions(),
         market_definitions(),
         notify_definitions(),

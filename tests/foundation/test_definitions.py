@@ -38,3 +38,23 @@ def test_dg_check_defs(tmp_path):
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_main_schedule_requests_today_and_closes_yesterday_in_the_first_hour():
+    from datetime import UTC, datetime
+
+    import dagster as dg
+
+    from impressox_pipelines.jobs import main_schedule
+
+    noon = datetime(2026, 3, 29, 12, 5, tzinfo=UTC)
+    at_noon = main_schedule(dg.build_schedule_context(scheduled_execution_time=noon))
+    assert [r.partition_key for r in at_noon] == ["2026-03-29"]
+    after_midnight = main_schedule(
+        dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 30, 0, 5, tzinfo=UTC)))
+    assert [r.partition_key for r in after_midnight] == ["2026-03-30", "2026-03-29"]
+    # Run keys are deterministic per scheduled time, and distinct between hours.
+    again = main_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 29, 12, 5, tzinfo=UTC)))
+    assert [r.run_key for r in again] == [r.run_key for r in at_noon]
+    later = main_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 29, 13, 5, tzinfo=UTC)))
+    assert later[0].run_key != at_noon[0].run_key

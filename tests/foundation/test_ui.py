@@ -86,6 +86,10 @@ def test_asset_graph_shows_every_asset(dagster_dev: str):
             skip.click(timeout=15_000)
         except Exception:  # noqa: BLE001 - the first-visit dialog does not always appear
             pass
+        # Groups start collapsed; the graph's own context menu expands them all.
+        page.get_by_text("Materialize all").wait_for(timeout=60_000)
+        page.mouse.click(1500, 900, button="right")
+        page.get_by_role("menuitem", name="Expand all groups").click(timeout=15_000)
         deadline = time.monotonic() + 60
         missing = set(expected)
         while missing and time.monotonic() < deadline:

@@ -1,0 +1,120 @@
+"""A local deployment for end-to-end tests and benchmarks: the stand-ins, `dagster dev` with its daemon on
+a private instance and data directory, and the commands an operator would use against it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout_s: float, what: str, every_s: float = 0.5) -> Any:
+    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(every_s)
+
+
+@dataclass
+class LocalDeployment:
+    url: str  # the Dagster webserver
+    env: dict[str, str]  # the environment of every process of the deployment
+    home: Path
+    log_path: Path
+
+    def cli(self, *args: str, timeout_s: float = 180) -> subprocess.CompletedProcess:
+        """Run a command (`dagster …`, `impressox …`) with the deployment's environment."""
+        result = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=REPO_ROOT, env=self.env,
+                                capture_output=True, text=True, timeout=timeout_s)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed: {result.stdout[-1500:]}{result.stderr[-1500:]}")
+        return result
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def sensor_ticks(self, name: str) -> list[dict]:
+        """The sensor's recent ticks (newest first): `status`, `timestamp` (epoch s), `runIds`."""
+        data = self.graphql(
+            """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+                 ... on Sensor { sensorState { ticks(limit: 20) { status timestamp runIds } } } } }""",
+            {"s": {"repositoryLocationName": "impressox_pipelines", "repositoryName": "__repository__",
+                   "sensorName": name}},
+        )
+        sensor = data["sensorOrError"]
+        return sensor["sensorState"]["ticks"] if "sensorState" in sensor else []
+
+
+@contextmanager
+def local_deployment(tmp_path: Path, stand_in_env: dict[str, str], extra_env: dict[str, str] | None = None,
+                     ) -> Iterator[LocalDeployment]:
+    """`dagster dev` (webserver + daemon) in its own process group, on a private instance and data dir."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        f"storage:\n  sqlite:\n    base_dir: {home / 'storage'}\n"
+        "concurrency:\n  pools:\n    default_limit: 1\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    data = tmp_path / "impressox-data"
+    data.mkdir(exist_ok=True)
+    port = free_port()
+    env = {
+        **os.environ, **stand_in_env, **(extra_env or {}),
+        "DAGSTER_HOME": str(home), "IMPRESSOX_DATA_DIR": str(data),
+        "IMPRESSOX_TELEGRAM_BOT_TOKEN": "123456:impressox-e2e-token",
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    }
+    log_path = tmp_path / "dagster_dev.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(REPO_ROOT / "workspace.yaml")],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deployment = LocalDeployment(f"http://127.0.0.1:{port}", env, home, log_path)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError("dagster dev exited:\n" + log_path.read_text()[-3000:])
+        try:
+            return httpx.get(f"{deployment.url}/server_info", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, timeout_s=240, what="dagster dev to answer")
+        yield deployment
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
