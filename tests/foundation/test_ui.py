@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.e2e.harness import local_deployment
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -23,49 +18,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def dagster_dev(tmp_path: Path):
-    """`dagster dev` in its own process group (so the whole tree can be stopped), on a private instance."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(
-        f"storage:\n  sqlite:\n    base_dir: {home / 'storage'}\ntelemetry:\n  enabled: false\n"
-    )
-    port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    log = open(tmp_path / "dagster_dev.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port),
-         "-w", str(REPO_ROOT / "workspace.yaml")],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            assert proc.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "dagster dev did not answer within 180 s"
-            time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    """`dagster dev` on a private instance and data directory (no stand-ins: only the UI is looked at)."""
+    with local_deployment(tmp_path, {}) as deployment:
+        yield deployment.url
 
 
 @pytest.mark.slow
