@@ -59,6 +59,16 @@ class LocalDeployment:
         response.raise_for_status()
         return response.json()["data"]
 
+    def last_successful_run_end(self, job: str, started_after: float) -> float | None:
+        """End time (epoch s) of the latest successful run of `job` that started after `started_after`."""
+        data = self.graphql(
+            """query($f: RunsFilter) { runsOrError(filter: $f, limit: 10) {
+                 ... on Runs { results { runId startTime endTime status } } } }""",
+            {"f": {"pipelineName": job, "statuses": ["SUCCESS"]}},
+        )
+        ends = [r["endTime"] for r in data["runsOrError"]["results"] if (r["startTime"] or 0) > started_after]
+        return max(ends) if ends else None
+
     def sensor_ticks(self, name: str) -> list[dict]:
         """The sensor's recent ticks (newest first): `status`, `timestamp` (epoch s), `runIds`."""
         data = self.graphql(
@@ -69,6 +79,12 @@ class LocalDeployment:
         )
         sensor = data["sensorOrError"]
         return sensor["sensorState"]["ticks"] if "sensorState" in sensor else []
+
+
+def messages_to(telegram_url: str, chat_id: int | str) -> list[dict]:
+    """The messages the Telegram stand-in received for `chat_id`, in arrival order."""
+    received = httpx.get(f"{telegram_url}/_standin/received", timeout=10).json()["messages"]
+    return [m for m in received if str(m["chat_id"]) == str(chat_id)]
 
 
 @contextmanager

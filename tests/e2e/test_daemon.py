@@ -14,26 +14,11 @@ from impressox_pipelines.events import publish_event
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.standins.launcher import running_standins
-from tests.e2e.harness import local_deployment, wait_for
+from tests.e2e.harness import local_deployment, messages_to, wait_for
 
 OWNER = 777001
 SENSORS = ("price_snapshot_sensor", "price_rule_sensor", "redis_event_sensor")
 SCHEDULES = ("main_schedule", "daily_digest_schedule")
-
-
-def _latest_run_end(deployment, job: str, after: float) -> float | None:
-    data = deployment.graphql(
-        """query($f: RunsFilter) { runsOrError(filter: $f, limit: 10) {
-             ... on Runs { results { runId startTime endTime status } } } }""",
-        {"f": {"pipelineName": job, "statuses": ["SUCCESS"]}},
-    )
-    ends = [r["endTime"] for r in data["runsOrError"]["results"] if (r["startTime"] or 0) > after]
-    return max(ends) if ends else None
-
-
-def _messages_to(telegram_url: str, chat_id: int) -> list[dict]:
-    received = httpx.get(f"{telegram_url}/_standin/received", timeout=10).json()["messages"]
-    return [m for m in received if str(m["chat_id"]) == str(chat_id)]
 
 
 @pytest.mark.slow
@@ -55,12 +40,12 @@ def test_price_change_and_backend_event_reach_users_under_the_daemon(tmp_path: P
         deployment.cli("impressox", "rules", "add", "e2e-btc-100k", "--owner", str(OWNER), "--symbol", "BTC",
                        "--above", "100000")
         created = time.time()
-        below_seen = wait_for(lambda: _latest_run_end(deployment, "price_snapshot_job", created),
+        below_seen = wait_for(lambda: deployment.last_successful_run_end("price_snapshot_job", created),
                               timeout_s=240, what="a price snapshot after the rule was added")
         wait_for(lambda: any(t["timestamp"] > below_seen and t["status"] in ("SKIPPED", "SUCCESS")
                              for t in deployment.sensor_ticks("price_rule_sensor")),
                  timeout_s=120, what="a price_rule_sensor tick over the price below the line")
-        assert _messages_to(telegram_url, OWNER) == []
+        assert messages_to(telegram_url, OWNER) == []
 
         # The backend publishes a preference change while the price crosses the line.
         redis = RedisResource(data_dir=data_dir)
@@ -72,7 +57,7 @@ def test_price_change_and_backend_event_reach_users_under_the_daemon(tmp_path: P
             redis.close()
         httpx.post(f"{prices_url}/_admin/price", json={"pair": "BTC/USD", "price": "101250.5"}, timeout=10)
 
-        alerts = wait_for(lambda: _messages_to(telegram_url, OWNER), timeout_s=300,
+        alerts = wait_for(lambda: messages_to(telegram_url, OWNER), timeout_s=300,
                           what="the price alert at the Telegram stand-in")
         assert len(alerts) == 1
         assert "BTC" in alerts[0]["text"] and "101" in alerts[0]["text"]
@@ -92,4 +77,4 @@ def test_price_change_and_backend_event_reach_users_under_the_daemon(tmp_path: P
         last_alert = time.time()
         wait_for(lambda: sum(t["timestamp"] > last_alert for t in deployment.sensor_ticks("price_rule_sensor")) >= 2,
                  timeout_s=120, what="two more price_rule_sensor ticks")
-        assert len(_messages_to(telegram_url, OWNER)) == 1
+        assert len(messages_to(telegram_url, OWNER)) == 1
