@@ -64,7 +64,9 @@ def main() -> None:
     rule_s = os.environ.get("IMPRESSOX_PRICE_RULE_INTERVAL_S", "5")
     intervals = {"IMPRESSOX_PRICE_POLL_INTERVAL_S": poll_s, "IMPRESSOX_PRICE_RULE_INTERVAL_S": rule_s}
     latencies: list[float] = []
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, running_standins(None, set_environ=False) as stand_ins, \
+    # ignore_cleanup_errors: the stopped daemon's last writes can race the folder's removal.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
+            running_standins(None, set_environ=False) as stand_ins, \
             local_deployment(Path(tmp), stand_ins, intervals) as deployment:
         prices = stand_ins["IMPRESSOX_BINANCE_URL"]
         telegram = stand_ins["IMPRESSOX_TELEGRAM_API_URL"].removesuffix("/bot")

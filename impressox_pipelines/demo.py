@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Callable
@@ -121,10 +122,16 @@ def run_demo(replay_dir: Path | None = None) -> int:
     from impressox_pipelines.standins.launcher import running_standins
 
     _quiet_logs()
+    # Every demo starts from empty embedded stores of its own, so its summary counts exactly this run
+    # (and generated and replayed data never mix). Run history stays in the Dagster instance.
+    demo_dir = data_dir() / "demo" / ("replay" if replay_dir else "generated")
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
+    os.environ["IMPRESSOX_DATA_DIR"] = str(demo_dir)
     os.environ.setdefault("IMPRESSOX_TELEGRAM_BOT_TOKEN", DEMO_BOT_TOKEN)
     partition_key = datetime.now(UTC).strftime("%Y-%m-%d")
     source = f"real captures in {replay_dir}" if replay_dir else "built-in generated data"
-    print(f"impressox demo: stand-ins serving {source}; partition {partition_key}")
+    print(f"impressox demo: stand-ins serving {source}; partition {partition_key}; stores in {demo_dir}")
     failures = 0
     with running_standins(replay_dir) as env:
         for key, value in sorted(env.items()):

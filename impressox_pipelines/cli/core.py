@@ -1,7 +1,11 @@
-"""Project-wide commands: `impressox demo` and `impressox standins`."""
+"""Project-wide commands: `impressox demo`, `impressox dev` and `impressox standins`."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -9,13 +13,16 @@ import typer
 
 from impressox_pipelines.cli import app
 
+REPLAY_HELP = "Replay real captures from this directory (e.g. ../shared/fixtures)."
+
+
+def _replay_option() -> typer.models.OptionInfo:
+    return typer.Option(None, envvar="IMPRESSOX_REPLAY_DIR", help=REPLAY_HELP, exists=True, file_okay=False,
+                        resolve_path=True)
+
 
 @app.command()
-def demo(
-    replay_dir: Path | None = typer.Option(
-        None, envvar="IMPRESSOX_REPLAY_DIR", help="Replay real captures from this directory (e.g. ../shared/fixtures)."
-    ),
-) -> None:
+def demo(replay_dir: Path | None = _replay_option()) -> None:
     """Run the main job end to end on the embedded defaults against the local stand-ins, then summarise."""
     from impressox_pipelines.demo import run_demo
 
@@ -24,7 +31,7 @@ def demo(
 
 @app.command()
 def standins(
-    replay_dir: Path | None = typer.Option(None, envvar="IMPRESSOX_REPLAY_DIR", help="Replay real captures."),
+    replay_dir: Path | None = _replay_option(),
     env_file: Path | None = typer.Option(None, help="Also write the variables to this file (KEY=VALUE lines)."),
 ) -> None:
     """Serve every local stand-in until interrupted, printing the variables that point clients at them."""
@@ -45,25 +52,37 @@ def standins(
 @app.command()
 def dev(
     port: int = typer.Option(3000, help="Port of the Dagster UI on 127.0.0.1."),
-    replay_dir: Path | None = typer.Option(None, envvar="IMPRESSOX_REPLAY_DIR", help="Replay real captures."),
+    replay_dir: Path | None = _replay_option(),
 ) -> None:
-    """Start the stand-ins, then `dagster dev` on 127.0.0.1 with the embedded defaults pointed at them."""
-    import os
-    import subprocess
+    """Start the stand-ins, then `dagster dev` on 127.0.0.1 with the embedded defaults pointed at them.
 
+    Ctrl-C or SIGTERM stops `dagster dev` (its whole process group) and then the stand-ins.
+    """
     from impressox_pipelines.demo import DEMO_BOT_TOKEN
     from impressox_pipelines.standins.launcher import running_standins
 
     os.environ.setdefault("IMPRESSOX_TELEGRAM_BOT_TOKEN", DEMO_BOT_TOKEN)
+    # The `dagster` beside this interpreter: the venv's bin folder need not be on PATH.
+    dagster = str(Path(sys.executable).parent / "dagster")
     with running_standins(replay_dir) as env:
         for key, value in sorted(env.items()):
             typer.echo(f"{key}={value}")
         typer.echo(f"Dagster UI: http://127.0.0.1:{port}/asset-groups")
-        proc = subprocess.Popen(["dagster", "dev", "-h", "127.0.0.1", "-p", str(port)], start_new_session=True)
+        proc = subprocess.Popen([dagster, "dev", "-h", "127.0.0.1", "-p", str(port)], start_new_session=True)
+
+        def stop(*_: object) -> None:
+            # dagster dev shuts down cleanly on SIGINT (it maps SIGTERM onto SIGINT only in the foreground).
+            try:
+                os.killpg(proc.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+
+        signal.signal(signal.SIGTERM, stop)
         try:
             proc.wait()
         except KeyboardInterrupt:
-            import signal
-
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
+            stop()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
