@@ -68,7 +68,10 @@ def dev(
         for key, value in sorted(env.items()):
             typer.echo(f"{key}={value}")
         typer.echo(f"Dagster UI: http://127.0.0.1:{port}/asset-groups")
-        proc = subprocess.Popen([dagster, "dev", "-h", "127.0.0.1", "-p", str(port)], start_new_session=True)
+        # A background job of a non-interactive shell inherits an ignored SIGINT, and dagster dev would then
+        # never stop: give it the default disposition back.
+        proc = subprocess.Popen([dagster, "dev", "-h", "127.0.0.1", "-p", str(port)], start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
         def on_sigterm(*_: object) -> None:
             raise KeyboardInterrupt  # leave the wait below and shut down as on Ctrl-C

@@ -112,6 +112,8 @@ def local_deployment(tmp_path: Path, stand_in_env: dict[str, str], extra_env: di
     proc = subprocess.Popen(
         [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(REPO_ROOT / "workspace.yaml")],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # SIGINT stops dagster dev cleanly, unless it was inherited as ignored (background jobs of scripts).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deployment = LocalDeployment(f"http://127.0.0.1:{port}", env, home, log_path)
 
