@@ -299,7 +299,8 @@ def rag_summary(defs: dg.Definitions) -> list[str]:
         counts.append(collection.count() if collection is not None else 0)
     lines = [f"chunks embedded: {sum(counts)} ({counts[0]} document chunks, {counts[1]} tweets)"]
     question = "How do I recognise an airdrop scam?"
-    hits = retrieve(question, 1, client=client, model=model)
+    # Asked of the documents: tweets in the knowledge base include the scams the detector flagged.
+    hits = retrieve(question, 1, client=client, model=model, collections=[DOCUMENT_VECTORS])
     if hits:
         excerpt = " ".join(hits[0].text.split())[:160]
         lines.append(f'rag query "{question}" → {hits[0].source} (score {hits[0].score}): {excerpt}…')
