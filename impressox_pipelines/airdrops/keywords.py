@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from impressox_pipelines.airdrops.listfile import ListFileIssue, ReloadingListFile, parse_lines
+from impressox_pipelines.airdrops.listfile import ListFileIssue, ReloadingListFile, parse_lines, shared_list_file
 from impressox_pipelines.airdrops.text import normalize
 
 DEFAULT_KEYWORDS_FILE = "default_keywords.txt"
@@ -96,16 +96,6 @@ class KeywordFile(ReloadingListFile[KeywordSet]):
         super().__init__(path or default_keywords_path(), KeywordSet.parse)
 
 
-_SHARED: dict[Path, KeywordFile] = {}
-
-
 def shared_keyword_file(path: str | os.PathLike[str] | None = None) -> KeywordFile:
-    """One `KeywordFile` per path for the whole process, so a long-lived process notices edits.
-
-    Raises:
-        ListFileError: when the file cannot be read at the first load.
-    """
-    resolved = Path(path or default_keywords_path()).expanduser().resolve()
-    if resolved not in _SHARED:
-        _SHARED[resolved] = KeywordFile(resolved)
-    return _SHARED[resolved]
+    """The process-wide `KeywordFile` of `path` (default: the shipped file); see `shared_list_file`."""
+    return shared_list_file(KeywordFile, path or default_keywords_path())

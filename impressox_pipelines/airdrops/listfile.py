@@ -9,6 +9,7 @@ except the file being absent or unreadable.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -111,3 +112,21 @@ class ReloadingListFile(Generic[T]):
                 raise ListFileError(f"cannot read {self.path}: {getattr(exc, 'strerror', None) or exc}") from None
             self.read_error = f"cannot re-read {self.path} ({exc}); keeping the version loaded before"
         return self._value
+
+
+F = TypeVar("F", bound=ReloadingListFile)
+
+
+@functools.cache
+def _shared(cls: type[F], path: Path) -> F:
+    return cls(path)
+
+
+def shared_list_file(cls: type[F], path: str | os.PathLike[str]) -> F:
+    """One `cls(path)` per class and resolved path for the whole process, so a long-lived process (a
+    sensor, the daemon's code server) keeps one reloading file and notices edits.
+
+    Raises:
+        ListFileError: when the file cannot be read at the first load.
+    """
+    return _shared(cls, Path(path).expanduser().resolve())

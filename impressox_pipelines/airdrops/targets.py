@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from impressox_pipelines.airdrops.listfile import ListFileIssue, ReloadingListFile, parse_lines
+from impressox_pipelines.airdrops.listfile import ListFileIssue, ReloadingListFile, parse_lines, shared_list_file
 from impressox_pipelines.airdrops.text import normalize
 
 DEFAULT_TARGETS_FILE = "default_target_accounts.txt"
@@ -109,16 +109,6 @@ class TargetAccountsFile(ReloadingListFile[TargetAccounts]):
         super().__init__(path or default_targets_path(), TargetAccounts.parse)
 
 
-_SHARED: dict[Path, TargetAccountsFile] = {}
-
-
 def shared_targets_file(path: str | os.PathLike[str] | None = None) -> TargetAccountsFile:
-    """One `TargetAccountsFile` per path for the whole process, so a long-lived process notices edits.
-
-    Raises:
-        ListFileError: when the file cannot be read at the first load.
-    """
-    resolved = Path(path or default_targets_path()).expanduser().resolve()
-    if resolved not in _SHARED:
-        _SHARED[resolved] = TargetAccountsFile(resolved)
-    return _SHARED[resolved]
+    """The process-wide `TargetAccountsFile` of `path` (default: the shipped file); see `shared_list_file`."""
+    return shared_list_file(TargetAccountsFile, path or default_targets_path())
