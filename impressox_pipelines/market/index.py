@@ -83,6 +83,37 @@ redis.call('HSET', KEYS[1], 'status', new, 'seq', ARGV[6], unpack(ARGV, 9))
 return 1
 """
 
+# KEYS: sorted sets; ARGV: the rule-hash prefix, the number n of hash fields to read, the n field names,
+# then a (min, max) score pair per key. Returns [id, [value, ...], ...] for each distinct member found.
+# The rule hashes are read by a name built from the member (not declared in KEYS): fine on one Redis
+# server, not on a cluster.
+_MATCH = """
+local n = tonumber(ARGV[2])
+local names = {unpack(ARGV, 3, 2 + n)}
+local seen, out = {}, {}
+for i = 1, #KEYS do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[1 + n + 2 * i], ARGV[2 + n + 2 * i])) do
+    if not seen[id] then
+      seen[id] = true
+      out[#out + 1] = id
+      out[#out + 1] = redis.call('HMGET', ARGV[1] .. id, unpack(names))
+    end
+  end
+end
+return out
+"""
+# What a tick reads of each candidate: the definition and the state (not the label or invalid_reason).
+MATCH_FIELDS = ("owner_chat_id", "symbol", "vs_currency", "kind", "recurring", "cooldown_s", "hysteresis_pct",
+                "enabled", "threshold", "pct", "direction", "window_s", "expires_at", "status", "seq", "version",
+                "cooldown_until", "last_fired_at", "last_fired_price")
+
+# KEYS: sets; returns the members of each (one round trip for the pct slots of every ticked pair).
+_MEMBERS = """
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('SMEMBERS', KEYS[i]) end
+return out
+"""
+
 
 def rule_key(rule_id: str) -> str:
     return RULE_PREFIX + rule_id
@@ -225,6 +256,8 @@ class RuleIndex:
     def __init__(self, client: Any):
         self.client = client
         self._transition = client.register_script(_TRANSITION)
+        self._match = client.register_script(_MATCH)
+        self._members = client.register_script(_MEMBERS)
 
     # -- writing rules --------------------------------------------------------------------------
 
@@ -384,39 +417,45 @@ class RuleIndex:
 
     # -- matching -------------------------------------------------------------------------------
 
-    def candidates(self, observations: Mapping[str, Observation], now: datetime) -> list[str]:
-        """The ids whose state may change on these observations: range queries only."""
-        now_ms = to_epoch_ms(now)
+    def query_specs(self, observations: Mapping[str, Observation], now: datetime | None = None
+                    ) -> list[tuple[str, str, str]]:
+        """`(sorted set, min, max)` for every range whose rules may change state on these observations;
+        with `now`, also the cooldowns and expiries due by then."""
+        specs = []
+        if now is not None:
+            now_ms = str(to_epoch_ms(now))
+            specs += [(COOLDOWN, "-inf", now_ms), (EXPIRY, "-inf", now_ms)]
         pairs = list(observations)
-        pipe = self.client.pipeline(transaction=False)
-        for pair in pairs:
-            pipe.smembers(slots_key(pair))
-        slot_sets = pipe.execute()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zrangebyscore(COOLDOWN, "-inf", now_ms)
-        pipe.zrangebyscore(EXPIRY, "-inf", now_ms)
+        slot_sets = self._members(keys=[slots_key(pair) for pair in pairs]) if pairs else []
         for pair, slots in zip(pairs, slot_sets, strict=True):
             obs = observations[pair]
             price, prev = obs.price, obs.previous
             if prev is not None and price > prev:
-                pipe.zrangebyscore(armed_key(pair, "above"), _lo(prev), _hi(price))
+                specs.append((armed_key(pair, "above"), repr(_lo(prev)), repr(_hi(price))))
             if prev is not None and price < prev:
-                pipe.zrangebyscore(armed_key(pair, "below"), _lo(price), _hi(prev))
-            pipe.zrangebyscore(rearm_key(pair, "above"), _lo(price), "+inf")
-            pipe.zrangebyscore(rearm_key(pair, "below"), "-inf", _hi(price))
+                specs.append((armed_key(pair, "below"), repr(_lo(price)), repr(_hi(prev))))
+            specs.append((rearm_key(pair, "above"), repr(_lo(price)), "+inf"))
+            specs.append((rearm_key(pair, "below"), "-inf", repr(_hi(price))))
             for slot in slots:
                 _, direction, window = slot.split(":")
-                probe = _probe_rule(pair, Direction(direction), int(window))
-                signal = pct_signal(probe, obs)
+                signal = pct_signal(_probe_rule(pair, Direction(direction), int(window)), obs)
                 if signal is None:
                     continue
-                pipe.zrangebyscore(armed_key(pair, slot), "-inf", _hi(signal))
-                pipe.zrangebyscore(rearm_key(pair, slot), _lo(signal), "+inf")
-        seen: dict[str, None] = {}
-        for ids in pipe.execute():
-            for rule_id in ids:
-                seen[rule_id] = None
-        return list(seen)
+                specs.append((armed_key(pair, slot), "-inf", repr(_hi(signal))))
+                specs.append((rearm_key(pair, slot), repr(_lo(signal)), "+inf"))
+        return specs
+
+    def candidates(self, observations: Mapping[str, Observation], now: datetime) -> list[tuple[str, dict[str, str]]]:
+        """The rules whose state may change on these observations, as `(id, hash fields)`, each once:
+        range queries only, every range and every member's hash read by one Lua call."""
+        specs = self.query_specs(observations, now)
+        args = [RULE_PREFIX, len(MATCH_FIELDS), *MATCH_FIELDS]
+        for _, low, high in specs:
+            args += (low, high)
+        flat = self._match(keys=[key for key, _, _ in specs], args=args)
+        # A hash deleted since it was indexed reads as all-nil: no fields, as HGETALL would say.
+        return [(flat[i], {k: v for k, v in zip(MATCH_FIELDS, flat[i + 1], strict=True) if v is not None})
+                for i in range(0, len(flat), 2)]
 
     def evaluate(self, observations: Mapping[str, Observation], now: datetime | None = None) -> Evaluation:
         """One tick: sync pending rules, load the candidates, run the state machine on each; apply the
@@ -426,11 +465,9 @@ class RuleIndex:
         if self.client.scard(PENDING):
             synced = self.sync_pending(now=now)
             result.transitions.update({f"synced_{k}": v for k, v in synced.items()})
-        ids = self.candidates(observations, now)
-        result.candidates = len(ids)
         counts = self.client.hmget(PAIRS, list(observations)) if observations else []
         result.in_scope = sum(int(n or 0) for n in counts)
-        self._apply(ids, observations, now, result)
+        self._apply(self.candidates(observations, now), observations, now, result)
         pipe = self.client.pipeline(transaction=False)
         pipe.hincrby(STATS, "ticks", 1)
         pipe.hincrby(STATS, "rules_evaluated", result.in_scope)
@@ -443,38 +480,38 @@ class RuleIndex:
         (read-only: transitions are counted, not applied)."""
         result = Evaluation()
         ids = self.rule_ids()
-        result.candidates = len(ids)
-        self._apply(ids, observations, now, result, write=False)
-        return result
-
-    def _apply(self, ids: list[str], observations: Mapping[str, Observation], now: datetime,
-               result: Evaluation, write: bool = True, chunk: int = 5_000) -> None:
-        for start in range(0, len(ids), chunk):
-            part = ids[start:start + chunk]
+        for start in range(0, len(ids), 5_000):
+            part = ids[start:start + 5_000]
             pipe = self.client.pipeline(transaction=False)
             for rule_id in part:
                 pipe.hgetall(rule_key(rule_id))
-            for rule_id, fields in zip(part, pipe.execute(), strict=True):
-                if not fields:
-                    continue
-                state = state_from_fields(fields)
-                if state.status not in ACTIVE:
-                    continue
-                try:
-                    rule = Rule.from_fields(rule_id, fields)
-                except RuleError as exc:
-                    result.problems.append(f"{rule_id}: {exc}")
-                    continue
-                obs = observations.get(str(rule.pair))
-                outcome = step(rule, state, obs) if obs is not None else advance_time(rule, state, now)
-                if outcome.event == Event.FIRED:
-                    result.triggers.append(Trigger(
-                        rule.id, outcome.state.seq, state.version, rule.owner_chat_id, str(rule.pair),
-                        obs.price, obs.previous, obs.at, outcome.change_pct,
-                    ))
-                elif outcome.event != Event.NONE:
-                    if not write or self.transition(rule, state, outcome.state):
-                        result.transitions[str(outcome.event)] += 1
+            self._apply(zip(part, pipe.execute(), strict=True), observations, now, result, write=False)
+        return result
+
+    def _apply(self, found: Iterable[tuple[str, Mapping[str, str]]], observations: Mapping[str, Observation],
+               now: datetime, result: Evaluation, write: bool = True) -> None:
+        for rule_id, fields in found:
+            result.candidates += 1
+            if not fields:
+                continue
+            state = state_from_fields(fields)
+            if state.status not in ACTIVE:
+                continue
+            try:
+                rule = Rule.from_fields(rule_id, fields)
+            except RuleError as exc:
+                result.problems.append(f"{rule_id}: {exc}")
+                continue
+            obs = observations.get(str(rule.pair))
+            outcome = step(rule, state, obs) if obs is not None else advance_time(rule, state, now)
+            if outcome.event == Event.FIRED:
+                result.triggers.append(Trigger(
+                    rule.id, outcome.state.seq, state.version, rule.owner_chat_id, str(rule.pair),
+                    obs.price, obs.previous, obs.at, outcome.change_pct,
+                ))
+            elif outcome.event != Event.NONE:
+                if not write or self.transition(rule, state, outcome.state):
+                    result.transitions[str(outcome.event)] += 1
 
     # -- transitions ----------------------------------------------------------------------------
 

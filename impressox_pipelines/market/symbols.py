@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from impressox_pipelines.market.prices import MalformedResponse
@@ -83,6 +84,7 @@ class Pair:
         return self.quote.lower()
 
 
+@lru_cache(maxsize=4096)  # pure, and called for every rule a tick loads
 def parse_pair(text: str, default_quote: str = "USD") -> Pair:
     """`"btc"` → BTC/USD, `"eth/btc"` → ETH/BTC, `"1INCH-usd"` → 1INCH/USD.
 
