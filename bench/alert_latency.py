@@ -2,9 +2,10 @@
 the Telegram stand-in receiving the alert, over 20 alerts (issue 3's figure).
 
 Each round adds one one-shot "above" rule per pair, pins the price below the line until the rule sensor has
-seen it, then pins it above and times until the message arrives. Sensor intervals come from the
-environment (`IMPRESSOX_PRICE_POLL_INTERVAL_S`, `IMPRESSOX_PRICE_RULE_INTERVAL_S`; defaults below, since the
-production defaults of 60 s and 30 s bound the latency by construction). Prints one JSON line.
+seen it, then pins it above and times until the message arrives. The sensors run at the project's
+defaults (`price_snapshot_sensor` every 60 s, `price_rule_sensor` every 10 s, which prices stale watched
+pairs itself) unless `IMPRESSOX_PRICE_POLL_INTERVAL_S` / `IMPRESSOX_PRICE_RULE_INTERVAL_S` are set.
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from impressox_pipelines.market.cache import read_latest  # noqa: E402
 from impressox_pipelines.market.index import RuleIndex  # noqa: E402
 from impressox_pipelines.market.rules import Kind, Rule  # noqa: E402
 from impressox_pipelines.market.symbols import parse_pair  # noqa: E402
 from impressox_pipelines.resources.redis import RedisResource  # noqa: E402
+from impressox_pipelines.sensors.price_rules import DEFAULT_INTERVAL_S, INTERVAL_VARIABLE  # noqa: E402
+from impressox_pipelines.sensors.price_snapshots import DEFAULT_POLL_INTERVAL_S, POLL_VARIABLE  # noqa: E402
 from impressox_pipelines.standins.launcher import running_standins  # noqa: E402
 from tests.e2e.harness import local_deployment, messages_to, wait_for  # noqa: E402
 
@@ -37,15 +41,21 @@ OWNER = "880001"
 def one_round(deployment, redis, prices: str, telegram: str, round_no: int, pairs: tuple[str, ...]) -> list[float]:
     """Arm one rule per pair below its line, then cross every line at once; the seconds until each alert."""
     line = Decimal(1000 * round_no)
+    below = line * Decimal("0.9")
     for pair in pairs:
-        httpx.post(f"{prices}/_admin/price", json={"pair": pair, "price": str(line * Decimal("0.9"))})
+        httpx.post(f"{prices}/_admin/price", json={"pair": pair, "price": str(below)})
         RuleIndex(redis.get_client()).put(Rule(
             id=f"latency-{round_no}-{pair.replace('/', '-')}", owner_chat_id=OWNER,
             pair=parse_pair(pair), kind=Kind.ABOVE, threshold=line))
-    armed = time.time()
-    seen = wait_for(lambda: deployment.last_successful_run_end("price_snapshot_job", armed),
-                    timeout_s=300, what="a snapshot of the prices below the lines")
-    wait_for(lambda: any(t["timestamp"] > seen for t in deployment.sensor_ticks("price_rule_sensor")),
+
+    def cached_below() -> float | None:
+        latest = read_latest(redis.get_client(), pairs)
+        if all(pair in latest and latest[pair].price == below for pair in pairs):
+            return max(latest[pair].ms for pair in pairs) / 1000
+        return None
+
+    cached_at = wait_for(cached_below, timeout_s=300, what="the prices below the lines in the cache")
+    wait_for(lambda: any(t["timestamp"] > cached_at for t in deployment.sensor_ticks("price_rule_sensor")),
              timeout_s=300, what="a rule-sensor tick over them")
     before = len(messages_to(telegram, OWNER))
     started = time.monotonic()
@@ -60,9 +70,9 @@ def one_round(deployment, redis, prices: str, telegram: str, round_no: int, pair
 
 
 def main() -> None:
-    poll_s = os.environ.get("IMPRESSOX_PRICE_POLL_INTERVAL_S", "10")
-    rule_s = os.environ.get("IMPRESSOX_PRICE_RULE_INTERVAL_S", "5")
-    intervals = {"IMPRESSOX_PRICE_POLL_INTERVAL_S": poll_s, "IMPRESSOX_PRICE_RULE_INTERVAL_S": rule_s}
+    poll_s = os.environ.get(POLL_VARIABLE) or str(DEFAULT_POLL_INTERVAL_S)
+    rule_s = os.environ.get(INTERVAL_VARIABLE) or str(DEFAULT_INTERVAL_S)
+    intervals = {POLL_VARIABLE: poll_s, INTERVAL_VARIABLE: rule_s}
     latencies: list[float] = []
     # ignore_cleanup_errors: the stopped daemon's last writes can race the folder's removal.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \

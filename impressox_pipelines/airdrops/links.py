@@ -204,6 +204,11 @@ def lookalike(link: Link, brands: frozenset[str] | set[str] = BRANDS) -> str | N
         if (len(brand) >= 5 and brand not in letters and letters[:1] == brand[:1]
                 and Levenshtein.distance(letters, brand) <= allowed):
             return f"{link.registered_domain} is one or two letters away from {brand!r}"
+        # Brands whose own domain splits the name at the dot (`chain.link`) are cloned by putting a
+        # prefix before it: `hub-chain.link` reads as the brand, but its owner is anyone.
+        if (len(brand) >= 6 and brand not in letters and brand in _letters(link.registered_domain)
+                and _letters(link.registered_domain) != brand):
+            return f"{link.registered_domain} spells {brand!r} across the dot, imitating the brand's own domain"
         if (brand in _letters(link.subdomain) and brand not in letters
                 and link.registered_domain not in HOSTING_PLATFORMS and (bait or risky_suffix(link))):
             return f"{link.host} puts the brand {brand!r} in front of the unrelated domain {link.registered_domain}"

@@ -36,17 +36,9 @@ class DeliveryConfig(dg.Config):
     max_retry_after_seconds: float = 300.0
 
 
-@dg.op(description="Deliver every pending and new outbox entry (see impressox_pipelines.notify.delivery).")
-def deliver_notifications(
-    context: dg.OpExecutionContext,
-    config: DeliveryConfig,
-    redis: RedisResource,
-    mongo: MongoResource,
-    telegram: TelegramResource,
-) -> dg.Output[dict]:
-    started = datetime.now(UTC)
-    channel = telegram.channel()
-    deliverer = Deliverer(
+def _deliverer(context: dg.OpExecutionContext, config: DeliveryConfig, redis: RedisResource, mongo: MongoResource,
+               channel: Any, telegram: TelegramResource) -> Deliverer:
+    return Deliverer(
         redis_client=redis.get_client(),
         db=mongo.get_database(),
         channel=channel,
@@ -56,17 +48,36 @@ def deliver_notifications(
         min_idle_ms=int(config.reclaim_idle_seconds * 1000),
     )
 
+
+def _run_delivery(context: dg.OpExecutionContext, telegram: TelegramResource, deliver: Any) -> dict[str, Any]:
+    """Open the channel, run `deliver(channel)` (a coroutine function) and close it; the report as a dict."""
+    channel = telegram.channel()
+
     async def run() -> Any:
         try:
-            return await deliverer.run(config.max_entries)
+            return await deliver(channel)
         finally:
             await channel.close()
 
     report = asyncio.run(run()).as_dict()
-    elapsed = (datetime.now(UTC) - started).total_seconds()
     context.log.info(f"delivery via {channel.name}: {json.dumps(report)}")
+    return {"channel": channel.name, **report}
+
+
+@dg.op(description="Deliver every pending and new outbox entry (see impressox_pipelines.notify.delivery).")
+def deliver_notifications(
+    context: dg.OpExecutionContext,
+    config: DeliveryConfig,
+    redis: RedisResource,
+    mongo: MongoResource,
+    telegram: TelegramResource,
+) -> dg.Output[dict]:
+    started = datetime.now(UTC)
+    report = _run_delivery(context, telegram, lambda channel: _deliverer(
+        context, config, redis, mongo, channel, telegram).run(config.max_entries))
+    elapsed = (datetime.now(UTC) - started).total_seconds()
     metadata = {
-        "channel": channel.name,
+        "channel": report["channel"],
         "entries": report["entries"],
         "delivered": report["delivered"],
         "parts_sent": report["parts_sent"],
@@ -82,6 +93,20 @@ def deliver_notifications(
         "elapsed_s": round(elapsed, 3),
     }
     return dg.Output(report, metadata=metadata)
+
+
+def deliver_outbox_entry(
+    context: dg.OpExecutionContext,
+    entry_id: str,
+    redis: RedisResource,
+    mongo: MongoResource,
+    telegram: TelegramResource,
+) -> dict[str, Any]:
+    """Deliver one outbox entry from inside another run, with the delivery rules and default
+    `DeliveryConfig` (`Deliverer.deliver_entry`); returns the delivery report as a dict."""
+    config = DeliveryConfig()
+    return _run_delivery(context, telegram, lambda channel: _deliverer(
+        context, config, redis, mongo, channel, telegram).deliver_entry(entry_id))
 
 
 @dg.job(

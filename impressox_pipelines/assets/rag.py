@@ -9,21 +9,23 @@
 
 Writers of the embedded Chroma share the `chroma_writer` pool (one at a time on the local profile).
 The logic lives in `impressox_pipelines.rag`; this module only wires it to resources and metadata.
+Modules that import llama-index (~1.5 s) are imported inside the assets that use them: every run loads
+this code location, and most runs (price alerts, deliveries) never touch RAG.
 """
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
 from impressox_pipelines.partitions import daily_partitions
-from impressox_pipelines.rag.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, chunk_document, make_splitter
+from impressox_pipelines.rag.defaults import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION as DOCUMENT_VECTORS
+from impressox_pipelines.rag.defaults import TWEETS_COLLECTION as TWEET_VECTORS
 from impressox_pipelines.rag.docstore import namespace, open_docstore
 from impressox_pipelines.rag.documents import DEFAULT_MAX_DOCUMENT_BYTES, SkippedInput
-from impressox_pipelines.rag.golden import evaluate, load_golden_questions
-from impressox_pipelines.rag.ingest import IngestReport, ingest_nodes, merge_reports
 from impressox_pipelines.rag.library import (
     BUILTIN_DOCS,
     DOCUMENTS_COLLECTION,
@@ -32,15 +34,13 @@ from impressox_pipelines.rag.library import (
     register_document_events,
     sync_documents,
 )
-from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION as DOCUMENT_VECTORS
-from impressox_pipelines.rag.retrieval import TWEETS_COLLECTION as TWEET_VECTORS
-from impressox_pipelines.rag.retrieval import retrieve
-from impressox_pipelines.rag.store import open_collection
-from impressox_pipelines.rag.tweets import tweet_nodes
 from impressox_pipelines.resources.chroma import ChromaResource
 from impressox_pipelines.resources.embedding import MODEL_PATH_VARIABLE, EmbeddingModelResource
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
+
+if TYPE_CHECKING:
+    from impressox_pipelines.rag.ingest import IngestReport
 
 CHROMA_WRITER_POOL = "chroma_writer"
 TWEETS_COLLECTION = "tweets"
@@ -69,7 +69,7 @@ def _skipped_table(skipped: list[SkippedInput]) -> dg.MetadataValue:
     return dg.MetadataValue.md(_table([(s.source, s.reason) for s in skipped], ("input", "reason")))
 
 
-def _ingest_metadata(report: IngestReport) -> dict[str, object]:
+def _ingest_metadata(report: "IngestReport") -> dict[str, object]:
     return {
         "embedded": report.embedded,
         "skipped_unchanged": report.unchanged,
@@ -144,6 +144,10 @@ def document_embeddings(
     """Chunks of the knowledge documents (llama-index `SentenceSplitter`, sized in the model's tokens)
     embedded into Chroma through an `IngestionPipeline` with a Redis docstore: unchanged chunks are
     skipped, edited ones re-embedded, those of deleted documents removed."""
+    from impressox_pipelines.rag.chunking import chunk_document, make_splitter
+    from impressox_pipelines.rag.ingest import ingest_nodes
+    from impressox_pipelines.rag.store import open_collection
+
     model = embedding_model.get_model()
     collection = open_collection(chroma.get_client(), config.collection, model.name, model.dimension)
     splitter = make_splitter(model.tokenize, config.chunk_size, config.chunk_overlap)
@@ -200,6 +204,10 @@ def tweet_embeddings(
     """The partition's tweets from MongoDB `tweets` (by `partition_date`), one node per tweet with the
     tweet id as its id, embedded into Chroma through an `IngestionPipeline` whose docstore is scoped to
     the partition: re-runs embed only new or edited tweets and remove tweets gone from the day."""
+    from impressox_pipelines.rag.ingest import ingest_nodes, merge_reports
+    from impressox_pipelines.rag.store import open_collection
+    from impressox_pipelines.rag.tweets import tweet_nodes
+
     model = embedding_model.get_model()
     collection = open_collection(chroma.get_client(), config.collection, model.name, model.dimension)
     db = mongo.get_database()
@@ -250,6 +258,9 @@ def tweet_embeddings(
 def golden_questions_hit_rate(
     mongo: MongoResource, chroma: ChromaResource, embedding_model: EmbeddingModelResource
 ) -> dg.AssetCheckResult:
+    from impressox_pipelines.rag.golden import evaluate, load_golden_questions
+    from impressox_pipelines.rag.retrieval import retrieve
+
     model = embedding_model.get_model()
     client = chroma.get_client()
     sources = [doc["_id"] for doc in mongo.get_database()[DOCUMENTS_COLLECTION].find({}, {"_id": 1})]
@@ -291,6 +302,9 @@ def rag_definitions() -> dg.Definitions:
 
 def rag_summary(defs: dg.Definitions) -> list[str]:
     """Demo lines: vectors in the knowledge base and the answer to one sample question with its source."""
+    from impressox_pipelines.rag.retrieval import retrieve
+    from impressox_pipelines.rag.store import open_collection
+
     model = defs.resources["embedding_model"].get_model()
     client = defs.resources["chroma"].get_client()
     counts = []

@@ -56,7 +56,8 @@ def alert_payload(rule: Rule, trigger: Trigger) -> dict[str, str]:
 class AlertOutcome:
     key: str
     stored: bool  # False when an earlier attempt had stored it
-    entry_id: str | None  # the outbox entry added now (None when an earlier attempt had enqueued it)
+    entry_id: str  # the alert's outbox entry
+    enqueued: bool  # False when an earlier attempt had enqueued it
 
 
 def record_and_enqueue(redis_client: Any, alerts: Any, rule: Rule, trigger: Trigger) -> AlertOutcome:
@@ -73,9 +74,9 @@ def record_and_enqueue(redis_client: Any, alerts: Any, rule: Rule, trigger: Trig
     stored = alerts.update_one({"_id": key}, {"$setOnInsert": doc}, upsert=True).upserted_id is not None
     current = alerts.find_one({"_id": key}, {"notification_entry_id": 1})
     if current and current.get("notification_entry_id"):
-        return AlertOutcome(key, stored, None)
+        return AlertOutcome(key, stored, current["notification_entry_id"], False)
     entry_id = enqueue_notification(
         redis_client, kind="price_alert", idempotency_key=key, chat_id=rule.owner_chat_id, payload=payload
     )
     alerts.update_one({"_id": key}, {"$set": {"notification_entry_id": entry_id, "enqueued_at": datetime.now(UTC)}})
-    return AlertOutcome(key, stored, entry_id)
+    return AlertOutcome(key, stored, entry_id, True)

@@ -53,11 +53,13 @@ def take_snapshot(
     *,
     sources: Sequence[str] = SOURCES,
     max_wait_s: float = 60.0,
+    binance_markets: BinanceMarkets | None = None,
 ) -> Snapshot:
     """Price every pair from the first source in `sources` that has it.
 
     `max_wait_s` is the longest `Retry-After` worth waiting for (the poll interval): a longer one skips
-    that source for this snapshot and the next source is asked.
+    that source for this snapshot and the next source is asked. `binance_markets` (Binance's exchange
+    info, parsed) saves its request when the caller keeps it between snapshots.
     """
     snapshot = Snapshot(taken_at=datetime.now(UTC))
     todo = {str(p): p for p in sorted(set(pairs))}
@@ -69,7 +71,7 @@ def take_snapshot(
         snapshot.sources[source] = report
         fetch = _from_binance if source == "binance" else _from_coingecko
         try:
-            quotes, missing = fetch(client, todo, ids, report, max_wait_s)
+            quotes, missing = fetch(client, todo, ids, report, max_wait_s, binance_markets)
         except (PriceFeedError, MalformedResponse) as exc:
             report.skipped = str(exc)
             for name in todo:
@@ -84,9 +86,20 @@ def take_snapshot(
     return snapshot
 
 
-def _from_binance(client, todo, ids, report, max_wait_s):
-    info = client.exchange_info(max_wait_s=max_wait_s)
-    markets = BinanceMarkets(info.body)
+def binance_markets(client: PriceFeedClient, max_wait_s: float = 60.0) -> BinanceMarkets:
+    """Binance's markets from `/api/v3/exchangeInfo`.
+
+    Raises:
+        PriceFeedError, MalformedResponse: as `take_snapshot` reports them.
+    """
+    return BinanceMarkets(client.exchange_info(max_wait_s=max_wait_s).body)
+
+
+def _from_binance(client, todo, ids, report, max_wait_s, markets):
+    info_latency = 0.0
+    if markets is None:
+        info = client.exchange_info(max_wait_s=max_wait_s)
+        markets, info_latency = BinanceMarkets(info.body), info.latency_s
     wanted, missing = {}, {}
     for name, pair in todo.items():
         try:
@@ -94,15 +107,15 @@ def _from_binance(client, todo, ids, report, max_wait_s):
         except SymbolError as exc:
             missing[name] = str(exc)
     if not wanted:
-        report.latency_s = info.latency_s
+        report.latency_s = info_latency
         return {}, missing
     fetched = client.ticker_price(max_wait_s=max_wait_s)
-    report.latency_s = info.latency_s + fetched.latency_s
+    report.latency_s = info_latency + fetched.latency_s
     parsed = parse_ticker_prices(fetched.body, wanted, fetched.fetched_at)
     return parsed.quotes, {**missing, **parsed.missing}
 
 
-def _from_coingecko(client, todo, ids, report, max_wait_s):
+def _from_coingecko(client, todo, ids, report, max_wait_s, markets):
     latency = 0.0
     if ids.needs_coins_list(p.base for p in todo.values()) and not ids.has_coins_list:
         listed = client.coins_list(max_wait_s=max_wait_s)

@@ -2,6 +2,9 @@
 
 The caller keeps `seen` — pair → `(epoch ms, price)` of the last price it evaluated — between ticks
 (the sensor keeps it in its cursor); a pair is evaluated only when its cached price is newer.
+`stale_watched_pairs` and `refresh_quotes` let the sensor price the pairs of active rules whose cached
+price has grown old, so an alert waits for the rule sensor's interval, not for the next `price_snapshots`
+run.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from impressox_pipelines.market.cache import build_observations, read_latest
+from impressox_pipelines.market.cache import build_observations, read_latest, write_quotes
+from impressox_pipelines.market.feed import PriceFeedClient
 from impressox_pipelines.market.index import Evaluation, RuleIndex
+from impressox_pipelines.market.prices import to_epoch_ms
+from impressox_pipelines.market.snapshot import Snapshot, take_snapshot
+from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, parse_pair
 
 
 @dataclass
@@ -37,3 +44,25 @@ def run_tick(client: Any, seen: Mapping[str, tuple[int, str]], now: datetime | N
     for pair, quote in fresh.items():
         new_seen[pair] = (quote.ms, str(quote.price))
     return TickOutcome(evaluation, new_seen, len(fresh))
+
+
+
+def stale_watched_pairs(redis_client: Any, max_age_s: float, now: datetime | None = None) -> list[str]:
+    """The pairs an active rule watches whose cached price is missing or older than `max_age_s` seconds."""
+    now_ms = to_epoch_ms(now or datetime.now(UTC))
+    watched = RuleIndex(redis_client).watched_pairs()
+    cached = read_latest(redis_client, watched)
+    return [name for name in sorted(watched) if name not in cached or cached[name].ms < now_ms - max_age_s * 1000]
+
+
+def refresh_quotes(
+    redis_client: Any, feed: PriceFeedClient, ids: CoinGeckoIds, pairs: list[str],
+    markets: BinanceMarkets | None = None,
+) -> Snapshot:
+    """Price `pairs` and write the quotes to the latest-price cache and its history (not to MongoDB:
+    `price_snapshots` keeps the record). A rate limit is never waited for (the next tick asks again); a
+    pair no source priced keeps its cached price and is named in the snapshot's `missing`."""
+    snapshot = take_snapshot(feed, [parse_pair(name) for name in pairs], ids, max_wait_s=0.0,
+                             binance_markets=markets)
+    write_quotes(redis_client, snapshot.quotes.values())
+    return snapshot

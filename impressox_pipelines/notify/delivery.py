@@ -297,6 +297,26 @@ class Deliverer:
         self.reader.retire()
         return self.report
 
+    async def deliver_entry(self, entry_id: str) -> DeliveryReport:
+        """Deliver one outbox entry now, ahead of the consumer group: for a message that must not wait
+        for the next delivery run (a price alert).
+
+        The delivery log keys make this and the group's later read of the same entry send each part
+        once: that read finds the parts sent, counts them as duplicates and acknowledges the entry. An
+        entry no longer in the stream (trimmed) is counted in `skipped`.
+
+        Raises:
+            DeliveryAborted: when the channel is unusable; the entry stays for the delivery run.
+        """
+        self._limiter = TelegramRateLimiter(self.limits) if self.limits else None
+        self.reader.ensure_group()
+        entries = self.redis.xrange(self.stream, min=entry_id, max=entry_id)
+        if not entries:
+            self.report.skipped["entry no longer in the outbox"] += 1
+            return self.report
+        await self._deliver_batch(entries)
+        return self.report
+
     async def _deliver_batch(self, batch: list[tuple[str, dict[str, str] | None]]) -> None:
         jobs: dict[int | str, list[_Job]] = defaultdict(list)
         valid: list[OutboxMessage] = []

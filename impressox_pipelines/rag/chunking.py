@@ -15,13 +15,8 @@ from typing import Any
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, TextNode
 
+from impressox_pipelines.rag.defaults import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from impressox_pipelines.rag.metadata import sanitize_metadata
-
-# Defaults in word pieces of the embedding model: all-MiniLM-L6-v2 reads at most 256 (including the
-# [CLS]/[SEP] tokens and the "title: …" line embedded with each chunk), and was trained on pairs of
-# up to 128, so chunks of ~200 leave room for the title without truncation.
-DEFAULT_CHUNK_SIZE = 200
-DEFAULT_CHUNK_OVERLAP = 30
 
 # The only metadata embedded with the chunk text: the document title situates an otherwise
 # anonymous passage ("The supply cap is 10 billion" → of which token?).

@@ -14,10 +14,9 @@ from typing import Any
 
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
+from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION, TWEETS_COLLECTION
 from impressox_pipelines.rag.store import ChromaCollectionStore, open_collection
 
-DOCUMENTS_COLLECTION = "impressox_documents"
-TWEETS_COLLECTION = "impressox_tweets"
 DEFAULT_COLLECTIONS = (DOCUMENTS_COLLECTION, TWEETS_COLLECTION)
 
 

@@ -37,12 +37,14 @@ class PriceFeedResource(ConfigurableResource):
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
 
-    def client(self) -> PriceFeedClient:
-        """A new client (use it as a context manager)."""
+    def client(self, max_attempts: int | None = None) -> PriceFeedClient:
+        """A new client (use it as a context manager); `max_attempts` overrides the configured number
+        (the rule sensor tries once: its next tick is the retry)."""
         return PriceFeedClient(FeedSettings(
             coingecko_url=self.coingecko_url, binance_url=self.binance_url,
             coingecko_api_key=self.coingecko_api_key, coingecko_api_plan=self.coingecko_api_plan,
-            timeout_s=self.timeout_s, connect_timeout_s=self.connect_timeout_s, max_attempts=self.max_attempts,
+            timeout_s=self.timeout_s, connect_timeout_s=self.connect_timeout_s,
+            max_attempts=max_attempts or self.max_attempts,
             backoff_initial_s=self.backoff_initial_s, backoff_max_s=self.backoff_max_s,
         ))
 

@@ -1,26 +1,42 @@
 """`price_rule_sensor` and `price_alert_job`: live price rules, one alert run per trigger.
 
-Each tick reads the latest-price cache, asks the rule index for the rules whose state can change
+Each tick first prices the watched pairs whose cached price is older than half the sensor's interval
+(`market.ticks.refresh_quotes`: one request to Binance, CoinGecko for the rest, never waiting out a
+rate limit), then reads the latest-price cache, asks the rule index for the rules whose state can change
 (`market.ticks.run_tick`), applies re-arm/cooldown/expiry transitions, and requests one
 `price_alert_job` run per newly triggered rule with `run_key = "<rule_id>:<seq>"`: a repeated tick or a
 slow run yields the same key, which Dagster launches only once. The cursor (JSON: pair → last evaluated
 `[epoch ms, price]`) is stored by Dagster, so crossings are measured from the last evaluated price
 across daemon restarts.
+
+The alert run moves the rule's state, stores the alert, enqueues it in the notification outbox and
+delivers that entry at once (`deliver_outbox_entry`); the outbox's own delivery run then finds it
+sent. So an alert waits for one sensor interval and one run, not for the snapshot and delivery
+schedules.
 """
 
 import json
 import os
+import time
 
 import dagster as dg
 
+from impressox_pipelines.assets.notify import deliver_outbox_entry
 from impressox_pipelines.market.alerts import ALERTS_COLLECTION, record_and_enqueue
+from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError
 from impressox_pipelines.market.index import RuleIndex, Trigger
-from impressox_pipelines.market.ticks import run_tick
+from impressox_pipelines.market.prices import MalformedResponse
+from impressox_pipelines.market.snapshot import binance_markets
+from impressox_pipelines.market.symbols import BinanceMarkets
+from impressox_pipelines.market.ticks import refresh_quotes, run_tick, stale_watched_pairs
 from impressox_pipelines.resources.mongo import MongoResource
+from impressox_pipelines.resources.price_feed import PriceFeedResource
 from impressox_pipelines.resources.redis import RedisResource
+from impressox_pipelines.resources.telegram import TelegramResource
 
 INTERVAL_VARIABLE = "IMPRESSOX_PRICE_RULE_INTERVAL_S"
-DEFAULT_INTERVAL_S = 30
+DEFAULT_INTERVAL_S = 10
+MARKETS_TTL_S = 3600  # Binance's exchange info (megabytes) is fetched once an hour, not every tick
 
 
 class PriceAlertConfig(dg.Config):
@@ -37,12 +53,17 @@ class PriceAlertConfig(dg.Config):
     change_pct: str = ""
 
 
-@dg.op(description="Apply one trigger atomically in Redis, store the alert in MongoDB and enqueue the message.")
+@dg.op(description="Apply one trigger atomically in Redis, store the alert in MongoDB, enqueue and deliver it.")
 def fire_price_alert(
-    context: dg.OpExecutionContext, config: PriceAlertConfig, redis: RedisResource, mongo: MongoResource
+    context: dg.OpExecutionContext,
+    config: PriceAlertConfig,
+    redis: RedisResource,
+    mongo: MongoResource,
+    telegram: TelegramResource,
 ) -> str:
-    """Move the rule's state (armed → triggered / cooldown / disabled) once, then store and enqueue the
-    alert under `price_alert:<rule_id>:<seq>`; a retry of the same run repeats neither."""
+    """Move the rule's state (armed → triggered / cooldown / disabled) once, then store, enqueue and
+    deliver the alert under `price_alert:<rule_id>:<seq>`; a retry of the same run repeats none of it
+    (the delivery log keys each message part)."""
     trigger = Trigger.from_config(config.model_dump())
     client = redis.get_client()
     outcome = RuleIndex(client).fire(trigger)
@@ -51,9 +72,11 @@ def fire_price_alert(
         context.add_output_metadata({"outcome": "stale", "reason": outcome.reason})
         return "stale"
     alert = record_and_enqueue(client, mongo.get_database()[ALERTS_COLLECTION], outcome.rule, trigger)
+    delivery = deliver_outbox_entry(context, alert.entry_id, redis, mongo, telegram)
     context.add_output_metadata({
         "outcome": outcome.status, "rule_status": str(outcome.state.status), "alert_key": alert.key,
-        "alert_stored_now": alert.stored, "outbox_entry": alert.entry_id or "(enqueued earlier)",
+        "alert_stored_now": alert.stored, "outbox_entry": alert.entry_id,
+        "enqueued_now": alert.enqueued, "delivery": dg.MetadataValue.json(delivery),
     })
     return outcome.status
 
@@ -65,16 +88,43 @@ def price_alert_job() -> None:
 
 
 def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
+    markets: dict[str, tuple[float, BinanceMarkets]] = {}  # binance URL → (expiry, markets), per process
+
+    def cached_markets(context: dg.SensorEvaluationContext, feed: PriceFeedClient) -> BinanceMarkets | None:
+        url = feed.settings.binance_url
+        expiry, known = markets.get(url, (0.0, None))
+        if known is not None and expiry > time.monotonic():
+            return known
+        try:
+            known = binance_markets(feed, max_wait_s=0.0)
+        except (PriceFeedError, MalformedResponse) as exc:
+            context.log.warning(f"binance exchange info unavailable this tick: {exc}")
+            return None
+        markets[url] = (time.monotonic() + MARKETS_TTL_S, known)
+        return known
+
     @dg.sensor(
         name="price_rule_sensor",
         job=price_alert_job,
         minimum_interval_seconds=interval_s,
         description="Matches the latest prices against the rule index; one price_alert_job run per trigger.",
     )
-    def price_rule_sensor(context: dg.SensorEvaluationContext, redis: RedisResource) -> dg.SensorResult:
+    def price_rule_sensor(
+        context: dg.SensorEvaluationContext, redis: RedisResource, price_feed: PriceFeedResource
+    ) -> dg.SensorResult:
         cursor = json.loads(context.cursor) if context.cursor else {}
         seen = {pair: (int(ms), price) for pair, (ms, price) in cursor.get("prices", {}).items()}
-        tick = run_tick(redis.get_client(), seen)
+        client = redis.get_client()
+        stale = stale_watched_pairs(client, max_age_s=interval_s / 2)
+        priced = 0
+        if stale:
+            with price_feed.client(max_attempts=1) as feed:
+                snapshot = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale,
+                                          cached_markets(context, feed))
+            priced = len(snapshot.quotes)
+            for name, reason in snapshot.missing.items():
+                context.log.warning(f"{name}: not priced this tick: {reason}")
+        tick = run_tick(client, seen)
         new_cursor = json.dumps({"prices": {pair: list(v) for pair, v in sorted(tick.seen.items())}})
         if tick.evaluation is None:
             return dg.SensorResult(skip_reason=dg.SkipReason("no price newer than the last tick"), cursor=new_cursor)
@@ -89,7 +139,8 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
             )
             for trigger in evaluation.triggers
         ]
-        summary = (f"{tick.fresh_pairs} pair(s) ticked, {evaluation.in_scope} active rule(s) in scope, "
+        summary = (f"{priced} of {len(stale)} stale pair(s) priced, "
+                   f"{tick.fresh_pairs} pair(s) ticked, {evaluation.in_scope} active rule(s) in scope, "
                    f"{evaluation.candidates} loaded, {len(requests)} triggered, "
                    f"transitions {dict(evaluation.transitions) or '{}'}")
         context.log.info(summary)
@@ -101,5 +152,5 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
 
 
 def price_rule_sensor_interval() -> int:
-    """`IMPRESSOX_PRICE_RULE_INTERVAL_S` (default 30 s), read when the definitions are built."""
+    """`IMPRESSOX_PRICE_RULE_INTERVAL_S` (default 10 s), read when the definitions are built."""
     return int(os.environ.get(INTERVAL_VARIABLE) or DEFAULT_INTERVAL_S)

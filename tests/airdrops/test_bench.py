@@ -32,3 +32,19 @@ def test_runs_over_the_real_labelled_posts():
     result = bench.main(require_fixture("janitr_x_posts", "sample.jsonl"))
     assert result["subset"] == sum(result["confusion_matrix"].values()) > 50
     assert result["target"] == {"recall": 0.9, "precision": 0.8}
+
+
+def test_reports_the_posts_outside_the_subset_separately(tmp_path):
+    rows = [
+        {"id": "1", "text": "claim your airdrop", "labels": ["phishing"]},
+        {"id": "2", "text": "Send 1 ETH and get 2 ETH back", "labels": ["scam"]},
+        {"id": "3", "text": "seed phrase please, a story about nothing", "labels": ["scam"]},
+        {"id": "4", "text": "gm, coffee first", "labels": ["clean"]},
+    ]
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    outside = bench.main(path)["outside_subset"]
+    assert outside["posts"] == 3 and outside["positives"] == 2
+    assert outside["confusion_matrix"] == {"true_positive": 1, "false_positive": 0, "false_negative": 1,
+                                           "true_negative": 1}
+    assert outside["recall"] == 0.5 and outside["precision"] == 1.0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -93,11 +94,12 @@ def local_deployment(tmp_path: Path, stand_in_env: dict[str, str], extra_env: di
     """`dagster dev` (webserver + daemon) in its own process group, on a private instance and data dir."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(
-        f"storage:\n  sqlite:\n    base_dir: {home / 'storage'}\n"
-        "concurrency:\n  pools:\n    default_limit: 1\n"
-        "telemetry:\n  enabled: false\n"
-    )
+    # The project's local instance settings (run queue, pools, telemetry), storage moved to tmp_path.
+    instance = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    instance["storage"] = {"sqlite": {"base_dir": str(home / "storage")}}
+    instance["local_artifact_storage"]["config"]["base_dir"] = str(home / "artifacts")
+    instance["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
     data = tmp_path / "impressox-data"
     data.mkdir(exist_ok=True)
     port = free_port()

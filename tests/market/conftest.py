@@ -8,9 +8,13 @@ import pytest
 
 from impressox_pipelines.market.feed import FeedSettings, PriceFeedClient
 from impressox_pipelines.resources.price_feed import PriceFeedResource
+from impressox_pipelines.resources.telegram import TelegramResource
 from impressox_pipelines.standins.prices import create_app
 from impressox_pipelines.standins.server import StandInServer
+from impressox_pipelines.standins.telegram import TelegramStandIn
 from tests.conftest import require_fixture
+
+BOT_TOKEN = "424242:market-test-token"
 
 
 class PriceStandIn:
@@ -74,3 +78,15 @@ def replay(_replay_server) -> PriceStandIn:
     """The stand-in replaying the real captures in ../shared/fixtures (skips when they are absent)."""
     _replay_server.reset()
     return _replay_server
+
+
+@pytest.fixture
+def bot_api(data_dir):
+    """The Telegram stand-in over real HTTP, and a `TelegramResource` pointed at it."""
+    state = TelegramStandIn()
+    with StandInServer(state.app) as server:
+        yield server.url, TelegramResource(bot_token=BOT_TOKEN, base_url=f"{server.url}/bot", data_dir=str(data_dir))
+
+
+def messages_received(url: str) -> list[dict]:
+    return httpx.get(f"{url}/_standin/received").json()["messages"]

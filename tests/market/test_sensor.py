@@ -1,9 +1,11 @@
 """`price_rule_sensor`: deterministic run keys, a cursor that carries the last evaluated prices across
-restarts, and `price_alert_job` runs that move the rule, store the alert and enqueue it exactly once."""
+restarts, stale watched prices fetched by the sensor itself, and `price_alert_job` runs that move the
+rule, store the alert, enqueue it and deliver it exactly once."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -18,38 +20,42 @@ from impressox_pipelines.market.prices import PriceQuote
 from impressox_pipelines.market.rules import Kind, Rule, Status
 from impressox_pipelines.market.symbols import parse_pair
 from impressox_pipelines.sensors.price_rules import build_price_rule_sensor, price_alert_job
+from tests.market.conftest import messages_received
 
 sensor = build_price_rule_sensor(30)
-T0 = datetime.now(UTC).replace(microsecond=0)
 
 
-def tick(redis_resource, cursor, instance=None):
-    with dg.build_sensor_context(cursor=cursor, resources={"redis": redis_resource}, instance=instance) as context:
-        return sensor(context)
+def tick(redis_resource, prices, cursor, instance=None, rule_sensor=sensor):
+    resources = {"redis": redis_resource, "price_feed": prices.resource()}
+    with dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context:
+        return rule_sensor(context)
 
 
 def quote(price: str, seconds: int, pair: str = "BTC/USD") -> PriceQuote:
-    return PriceQuote(pair, Decimal(price), "binance", T0 + timedelta(seconds=seconds))
+    """A quote `seconds` after now: fresh for the 30 s sensor, which then asks no source."""
+    return PriceQuote(pair, Decimal(price), "binance", datetime.now(UTC) + timedelta(seconds=seconds))
 
 
-def test_run_keys_are_deterministic_and_the_cursor_prevents_refiring(redis_resource, mongo):
+def test_run_keys_are_deterministic_and_the_cursor_prevents_refiring(redis_resource, mongo, prices, bot_api):
     client = redis_resource.get_client()
     RuleIndex(client).put(Rule(id="btc100k", owner_chat_id="1001", pair=parse_pair("BTC/USD"), kind=Kind.ABOVE,
                                threshold=Decimal("100000"), label="BTC 100k"))
     write_quotes(client, [quote("99950.5", 0)])
-    first = tick(redis_resource, None)
+    first = tick(redis_resource, prices, None)
     assert first.run_requests == [] and "no rule triggered" in first.skip_reason.skip_message
     assert json.loads(first.cursor)["prices"]["BTC/USD"][1] == "99950.5"
 
     write_quotes(client, [quote("100000.01", 60)])
-    second = tick(redis_resource, first.cursor)
+    second = tick(redis_resource, prices, first.cursor)
     [request] = second.run_requests
     assert request.run_key == "btc100k:1"
-    repeated = tick(redis_resource, first.cursor)  # the cursor was not saved: the same tick again
+    repeated = tick(redis_resource, prices, first.cursor)  # the cursor was not saved: the same tick again
     assert [r.run_key for r in repeated.run_requests] == ["btc100k:1"]
-    assert tick(redis_resource, second.cursor).skip_reason.skip_message == "no price newer than the last tick"
+    assert tick(redis_resource, prices, second.cursor).skip_reason.skip_message == "no price newer than the last tick"
+    assert prices.requests() == []  # the cached prices were fresh: the sensor asked no source
 
-    resources = {"redis": redis_resource, "mongo": mongo}
+    bot_url, telegram = bot_api
+    resources = {"redis": redis_resource, "mongo": mongo, "telegram": telegram}
     for _ in range(2):  # a retried run applies nothing twice
         result = price_alert_job.execute_in_process(run_config=request.run_config, resources=resources)
         assert result.success
@@ -64,9 +70,11 @@ def test_run_keys_are_deterministic_and_the_cursor_prevents_refiring(redis_resou
     assert payload["price"] == "100000.01" and payload["text"].startswith("BTC/USD crossed above 100000")
     _, state, _ = RuleIndex(client).get("btc100k")
     assert (state.status, state.seq) == (Status.DISABLED, 1)
+    [message] = messages_received(bot_url)  # delivered by the alert run itself, once for three runs
+    assert str(message["chat_id"]) == "1001" and "100000.01" in message["text"]
 
 
-def test_the_cursor_survives_a_restart_of_the_daemon(redis_resource, mongo):
+def test_the_cursor_survives_a_restart_of_the_daemon(redis_resource, mongo, prices, bot_api):
     """A recurring rule fired at 100.5; the daemon restarts with the stored cursor; the price stays
     above the line: no new trigger. Without a cursor the first tick only records prices."""
     client = redis_resource.get_client()
@@ -75,40 +83,89 @@ def test_the_cursor_survives_a_restart_of_the_daemon(redis_resource, mongo):
                    threshold=Decimal(100), recurring=True, hysteresis_pct=Decimal(0)))
     with dg.instance_for_test() as instance:
         write_quotes(client, [quote("99", 0, "ETH/USD")])
-        cursor = tick(redis_resource, None, instance).cursor
+        cursor = tick(redis_resource, prices, None, instance).cursor
         write_quotes(client, [quote("100.5", 60, "ETH/USD")])
-        fired = tick(redis_resource, cursor, instance)
+        fired = tick(redis_resource, prices, cursor, instance)
         [trigger_request] = fired.run_requests
         price_alert_job.execute_in_process(run_config=trigger_request.run_config,
-                                           resources={"redis": redis_resource, "mongo": mongo})
+                                           resources={"redis": redis_resource, "mongo": mongo,
+                                                      "telegram": bot_api[1]})
         saved = fired.cursor  # what Dagster stores for the sensor: the only state that survives
     with dg.instance_for_test() as restarted:
         write_quotes(client, [quote("101", 120, "ETH/USD")])
-        after = tick(redis_resource, saved, restarted)
+        after = tick(redis_resource, prices, saved, restarted)
         assert after.run_requests == []
         write_quotes(client, [quote("99.5", 180, "ETH/USD")])
-        tick_cursor = tick(redis_resource, after.cursor, restarted).cursor  # re-arms below the line
+        tick_cursor = tick(redis_resource, prices, after.cursor, restarted).cursor  # re-arms below the line
         write_quotes(client, [quote("100.2", 240, "ETH/USD")])
-        [again] = tick(redis_resource, tick_cursor, restarted).run_requests
+        [again] = tick(redis_resource, prices, tick_cursor, restarted).run_requests
         assert again.run_key == "eth:2"
 
 
-def test_a_price_set_at_the_stand_in_becomes_one_alert(prices, mongo, redis_resource):
+def test_a_price_set_at_the_stand_in_becomes_one_alert(prices, mongo, redis_resource, bot_api):
     client = redis_resource.get_client()
     RuleIndex(client).put(Rule(id="sol-dip", owner_chat_id="2002", pair=parse_pair("SOL/USD"), kind=Kind.BELOW,
                                threshold=Decimal("120")))
-    resources = {"price_feed": prices.resource(), "mongo": mongo, "redis": redis_resource}
+    resources = {"price_feed": prices.resource(), "mongo": mongo, "redis": redis_resource, "telegram": bot_api[1]}
     run_config = {"ops": {"price_snapshots": {"config": {"watchlist": []}}}}
     prices.pin("SOL/USD", "125.10")
     dg.materialize([price_snapshots], resources=resources, run_config=run_config)
-    cursor = tick(redis_resource, None).cursor
+    cursor = tick(redis_resource, prices, None).cursor
     prices.pin("SOL/USD", "119.99")
     dg.materialize([price_snapshots], resources=resources, run_config=run_config)
-    [request] = tick(redis_resource, cursor).run_requests
+    [request] = tick(redis_resource, prices, cursor).run_requests
     assert request.run_key == "sol-dip:1"
     assert price_alert_job.execute_in_process(run_config=request.run_config, resources=resources).success
     [(_, entry)] = client.xrange(NOTIFICATIONS_STREAM)
     assert json.loads(entry["payload"])["price"] == "119.99"
+    [message] = messages_received(bot_api[0])
+    assert str(message["chat_id"]) == "2002" and "119.99" in message["text"]
+
+
+def test_the_sensor_prices_stale_watched_pairs_itself(prices, redis_resource):
+    """No `price_snapshots` run at all: the sensor asks the stand-in for the pairs of active rules once
+    their cached price is older than half its interval, and the crossing fires."""
+    slow, fast = build_price_rule_sensor(600), build_price_rule_sensor(1)
+    client = redis_resource.get_client()
+    RuleIndex(client).put(Rule(id="eth-4k", owner_chat_id="3003", pair=parse_pair("ETH/USD"), kind=Kind.ABOVE,
+                               threshold=Decimal("4000")))
+    prices.pin("ETH/USD", "3999.5")
+    first = tick(redis_resource, prices, None, rule_sensor=slow)  # nothing cached yet: priced now
+    assert Decimal(json.loads(first.cursor)["prices"]["ETH/USD"][1]) == Decimal("3999.5")
+    prices.pin("ETH/USD", "4000.25")
+    asked = len(prices.requests())
+    fresh = tick(redis_resource, prices, first.cursor, rule_sensor=slow)  # cached < 300 s ago: not asked
+    assert fresh.run_requests == [] and fresh.skip_reason.skip_message == "no price newer than the last tick"
+    assert len(prices.requests()) == asked
+    time.sleep(0.6)  # older than half of the fast sensor's 1 s interval
+    [request] = tick(redis_resource, prices, first.cursor, rule_sensor=fast).run_requests
+    assert request.run_key == "eth-4k:1"
+    assert Decimal(request.run_config["ops"]["fire_price_alert"]["config"]["price"]) == Decimal("4000.25")
+    time.sleep(0.6)
+    tick(redis_resource, prices, first.cursor, rule_sensor=fast)
+    tickers = [r for r in prices.requests("binance") if r["path"].endswith("/ticker/price")]
+    exchange_info = [r for r in prices.requests("binance") if r["path"].endswith("/exchangeInfo")]
+    assert (len(tickers), len(exchange_info)) == (3, 2)  # one exchange info per sensor, kept between ticks
+
+
+def test_a_rate_limited_source_leaves_the_cached_prices_and_the_rules_alone(prices, redis_resource):
+    fast = build_price_rule_sensor(1)
+    client = redis_resource.get_client()
+    RuleIndex(client).put(Rule(id="btc-dip", owner_chat_id="4004", pair=parse_pair("BTC/USD"), kind=Kind.BELOW,
+                               threshold=Decimal("50000")))
+    prices.pin("BTC/USD", "50100")
+    cursor = tick(redis_resource, prices, None, rule_sensor=fast).cursor
+    prices.pin("BTC/USD", "49900")
+    time.sleep(0.6)
+    prices.fault("binance", "rate_limit", retry_after=120, times=-1)
+    prices.fault("coingecko", "rate_limit", retry_after=120, times=-1)
+    limited = tick(redis_resource, prices, cursor, rule_sensor=fast)
+    assert limited.run_requests == [] and limited.skip_reason.skip_message == "no price newer than the last tick"
+    assert json.loads(limited.cursor) == json.loads(cursor)
+    prices.reset()
+    prices.pin("BTC/USD", "49900")
+    [request] = tick(redis_resource, prices, limited.cursor, rule_sensor=fast).run_requests
+    assert request.run_key == "btc-dip:1"
 
 
 def test_the_demo_job_seeds_rules_and_ticks_them(prices, mongo, redis_resource):
