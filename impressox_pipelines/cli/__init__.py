@@ -7,6 +7,9 @@ app = typer.Typer(
     help="Operate the ImpressoX pipelines: demo, stand-ins, rules, X scraping, airdrops, notifications, RAG.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # click's plain format: a usage error is ONE line (`Error: Invalid value for '--x': …`), never a box
+    # wrapped to the terminal's width.
+    rich_markup_mode=None,
 )
 
 # Each module registers its commands on `app` when imported:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from impressox_pipelines.cli import app
+from impressox_pipelines.cli.params import finite_positive
 
 airdrops_app = typer.Typer(help="Airdrop detection: explain a tweet's score and scam flag.", no_args_is_help=True)
 app.add_typer(airdrops_app, name="airdrops")
@@ -18,7 +19,8 @@ def explain(
     tweet_id: str = typer.Argument(..., help="The id (`rest_id`) of a tweet stored in MongoDB `tweets`."),
     keywords_file: Path | None = typer.Option(None, help="Keywords file (default: the shipped one)."),
     target_accounts_file: Path | None = typer.Option(None, help="Target accounts file (default: the shipped one)."),
-    scam_flag_threshold: float | None = typer.Option(None, help="Scam risk that flags (default: the detector's)."),
+    scam_flag_threshold: float | None = typer.Option(None, callback=finite_positive,
+                                                     help="Scam risk that flags, > 0 (default: the detector's)."),
 ) -> None:
     """Read the tweet (and the original it retweets or quotes) from MongoDB; print its score and every reason.
 

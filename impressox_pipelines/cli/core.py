@@ -32,10 +32,14 @@ def demo(replay_dir: Path | None = _replay_option()) -> None:
 @app.command()
 def standins(
     replay_dir: Path | None = _replay_option(),
-    env_file: Path | None = typer.Option(None, help="Also write the variables to this file (KEY=VALUE lines)."),
+    env_file: Path | None = typer.Option(None, dir_okay=False,
+                                         help="Also write the variables to this file (KEY=VALUE lines)."),
 ) -> None:
     """Serve every local stand-in until interrupted, printing the variables that point clients at them."""
     from impressox_pipelines.standins.launcher import running_standins
+
+    if env_file and not env_file.parent.is_dir():
+        raise typer.BadParameter(f"folder {str(env_file.parent)!r} does not exist", param_hint="'--env-file'")
 
     with running_standins(replay_dir, set_environ=False) as env:
         lines = [f"{key}={value}" for key, value in sorted(env.items())]
@@ -51,7 +55,7 @@ def standins(
 
 @app.command()
 def dev(
-    port: int = typer.Option(3000, help="Port of the Dagster UI on 127.0.0.1."),
+    port: int = typer.Option(3000, min=1, max=65535, help="Port of the Dagster UI on 127.0.0.1."),
     replay_dir: Path | None = _replay_option(),
 ) -> None:
     """Start the stand-ins, then `dagster dev` on 127.0.0.1 with the embedded defaults pointed at them.

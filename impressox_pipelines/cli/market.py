@@ -15,6 +15,8 @@ from typing import Any
 import typer
 
 from impressox_pipelines.cli import app
+from impressox_pipelines.market.rules import Direction
+from impressox_pipelines.market.symbols import Pair
 
 rules_app = typer.Typer(help="Price rules in Redis (the format is in docs/market.md).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -32,13 +34,35 @@ def _stores() -> Iterator[tuple[Any, Any]]:
         yield built.mongo.get_database(), built.redis.get_client()
 
 
-def _decimal(value: str | None, name: str) -> Decimal | None:
+def _decimal(value: str | None, option: str) -> Decimal | None:
     if value is None:
         return None
     try:
         return Decimal(value)
     except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+        raise typer.BadParameter(f"{value!r} is not a number", param_hint=f"'{option}'") from None
+
+
+def _pair(symbol: str) -> Pair:
+    """`--symbol` as a `Pair`; a malformed one is a usage error naming the option."""
+    from impressox_pipelines.market.symbols import SymbolError, parse_pair
+
+    try:
+        return parse_pair(symbol)
+    except SymbolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--symbol'") from None
+
+
+def _day(value: str, option: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a day (YYYY-MM-DD expected)", param_hint=f"'{option}'") from None
+
+
+# A RuleError message starts with the rule field it is about (market/rules.py): the option that sets it.
+_OPTION_OF_FIELD = {"id": "RULE_ID", "owner_chat_id": "'--owner'", "pct": "'--pct'", "window_s": "'--window'",
+                    "cooldown_s": "'--cooldown'", "hysteresis_pct": "'--hysteresis'", "time": "'--expires'"}
 
 
 @rules_app.command("add")
@@ -49,7 +73,7 @@ def add(
     above: str | None = typer.Option(None, help="Fire when the price crosses above this."),
     below: str | None = typer.Option(None, help="Fire when the price crosses below this."),
     pct: str | None = typer.Option(None, help="Fire on a move of this many percent within --window."),
-    direction: str = typer.Option("either", help="For --pct: up, down or either."),
+    direction: Direction = typer.Option(Direction.EITHER, help="For --pct: the direction of the move."),
     window: int = typer.Option(3600, help="For --pct: window in seconds."),
     recurring: bool = typer.Option(False, help="Fire again after re-arming (default: one-shot)."),
     cooldown: int = typer.Option(0, help="Seconds after firing before the rule may re-arm."),
@@ -60,27 +84,28 @@ def add(
 ) -> None:
     """Add or replace a rule and index it (an edited rule starts again armed)."""
     from impressox_pipelines.market.index import RuleIndex
-    from impressox_pipelines.market.rules import Direction, Kind, Rule, RuleError, parse_time
-    from impressox_pipelines.market.symbols import SymbolError, parse_pair
+    from impressox_pipelines.market.rules import Kind, Rule, RuleError, parse_time
 
     chosen = [(k, v) for k, v in (("above", above), ("below", below), ("pct", pct)) if v is not None]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --above, --below, --pct")
     kind, value = chosen[0]
+    pair = _pair(symbol)
+    amount, hysteresis_pct = _decimal(value, f"--{kind}"), _decimal(hysteresis, "--hysteresis")
     try:
         rule = Rule(
-            id=rule_id, owner_chat_id=owner, pair=parse_pair(symbol),
+            id=rule_id, owner_chat_id=owner, pair=pair,
             kind=Kind.PCT_CHANGE if kind == "pct" else Kind(kind),
-            threshold=_decimal(value, kind) if kind != "pct" else None,
-            pct=_decimal(value, kind) if kind == "pct" else None,
-            direction=Direction(direction) if kind == "pct" else None,
+            threshold=amount if kind != "pct" else None,
+            pct=amount if kind == "pct" else None,
+            direction=direction if kind == "pct" else None,
             window_s=window if kind == "pct" else None,
-            recurring=recurring, cooldown_s=cooldown, hysteresis_pct=_decimal(hysteresis, "hysteresis"),
+            recurring=recurring, cooldown_s=cooldown, hysteresis_pct=hysteresis_pct,
             expires_at=parse_time(expires) if expires else None, enabled=not disabled, label=label,
         )
-    except (RuleError, SymbolError, ValueError) as exc:
-        typer.echo(f"rule rejected: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except RuleError as exc:
+        field = str(exc).split(" ", 1)[0].rstrip(":")
+        raise typer.BadParameter(str(exc), param_hint=_OPTION_OF_FIELD.get(field, f"'--{kind}'")) from None
     with _stores() as (_, client):
         outcome = RuleIndex(client).put(rule)
     typer.echo(f"{rule.id}: {rule.describe()} → {outcome}")
@@ -93,9 +118,8 @@ def list_rules(
 ) -> None:
     """List rules with their state."""
     from impressox_pipelines.market.index import RuleIndex
-    from impressox_pipelines.market.symbols import parse_pair
 
-    wanted_pair = str(parse_pair(symbol)) if symbol else None
+    wanted_pair = str(_pair(symbol)) if symbol else None
     shown = 0
     with _stores() as (_, client):
         index = RuleIndex(client)
@@ -133,14 +157,14 @@ def backtest_command(
 ) -> None:
     """Replay a rule over stored `price_candles` closes with the live state machine; print its fires."""
     from impressox_pipelines.market.backtest import backtest
-    from impressox_pipelines.market.candles import CANDLES_COLLECTION, stored_closes
+    from impressox_pipelines.market.candles import CANDLES_COLLECTION, INTERVAL_MS, stored_closes
     from impressox_pipelines.market.index import RuleIndex
 
-    try:
-        first = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=UTC)
-        last = datetime.strptime(end, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    if interval not in INTERVAL_MS:
+        raise typer.BadParameter(f"{interval!r} is not one of {', '.join(INTERVAL_MS)}", param_hint="'--interval'")
+    first, last = _day(start, "--start"), _day(end, "--end") + timedelta(days=1)
+    if last <= first:
+        raise typer.BadParameter(f"--end {end} is before --start {start}", param_hint="'--end'")
     with _stores() as (db, client):
         rule, _, problem = RuleIndex(client).get(rule_id)
         if rule is None:

@@ -34,7 +34,7 @@ def _stores() -> Iterator[tuple[Any, Any]]:
 
 
 @notify_app.command()
-def redrive(limit: int = typer.Option(1000, help="Move at most this many dead letters.")) -> None:
+def redrive(limit: int = typer.Option(1000, min=1, help="Move at most this many dead letters.")) -> None:
     """Move dead-lettered outbox entries back to the outbox; the next delivery run sends their unsent parts."""
     from impressox_pipelines.notify.delivery import redrive as redrive_entries
 
@@ -45,7 +45,7 @@ def redrive(limit: int = typer.Option(1000, help="Move at most this many dead le
 
 
 @notify_app.command("dead-letters")
-def dead_letters(limit: int = typer.Option(20, help="Show at most this many, oldest first.")) -> None:
+def dead_letters(limit: int = typer.Option(20, min=1, help="Show at most this many, oldest first.")) -> None:
     """List dead letters: id, source stream, reason."""
     from impressox_pipelines.events import DEAD_LETTER_STREAM
 
@@ -97,7 +97,7 @@ def set_preferences(
     active: bool = typer.Option(None, "--activate/--deactivate", help="Mark the chat (in)active."),
 ) -> None:
     """Create or change a chat's preferences (same validation as `preferences.updated` events)."""
-    from impressox_pipelines.notify.preferences import InvalidPreferences, PreferenceStore
+    from impressox_pipelines.notify.preferences import InvalidPreferences, PreferenceStore, apply_changes
 
     changes: dict[str, Any] = {"chat_id": chat_id}
     topics = {t: True for t in subscribe} | {t: False for t in unsubscribe}
@@ -121,11 +121,14 @@ def set_preferences(
         changes["muted"] = mute
     if active is not None:
         changes["active"] = active
+    try:
+        # The changes are valid on any stored record once they are valid on the defaults: check them
+        # before the stores are opened, so bad input touches nothing.
+        apply_changes(None, changes)
+    except InvalidPreferences as exc:
+        raise typer.BadParameter(str(exc)) from None
     with _stores() as (db, _):
-        try:
-            prefs = PreferenceStore(db).update(changes)
-        except InvalidPreferences as exc:
-            raise typer.BadParameter(str(exc)) from None
+        prefs = PreferenceStore(db).update(changes)
     typer.echo(_show(prefs))
 
 
@@ -148,7 +151,7 @@ def list_users(topic: str = typer.Option(None, help="Only active subscribers of 
     from impressox_pipelines.notify.preferences import TOPICS, PreferenceStore
 
     if topic is not None and topic not in TOPICS:
-        raise typer.BadParameter(f"topic must be one of {', '.join(TOPICS)}")
+        raise typer.BadParameter(f"{topic!r} is not one of {', '.join(TOPICS)}", param_hint="'--topic'")
     with _stores() as (db, _):
         store = PreferenceStore(db)
         for prefs in store.subscribers(topic) if topic else store.all():

@@ -19,6 +19,7 @@ from typing import Any
 import typer
 
 from impressox_pipelines.cli import app
+from impressox_pipelines.cli.params import finite_positive
 from impressox_pipelines.ops.alerts import ENV_CHAT_ID
 from impressox_pipelines.ops.doctor import (
     Check,
@@ -134,8 +135,8 @@ def _operator_chat_probe() -> str:
     return f"chat {chat_id}"
 
 
-def build_checks(skip: set[str], timeout_s: float) -> list[Check]:
-    """Every check for the current environment, minus the names in `skip`."""
+def build_checks(timeout_s: float) -> list[Check]:
+    """Every check for the current environment."""
     checks = [Check("configuration", "IMPRESSOX_ENV=" + (os.environ.get("IMPRESSOX_ENV") or "(unset)"),
                     _configuration_probe, timeout_s=timeout_s)]
     if os.environ.get("DAGSTER_HOME"):
@@ -161,19 +162,25 @@ def build_checks(skip: set[str], timeout_s: float) -> list[Check]:
     # Chromium is no resource of its own (the X scraper launches it per run): probe the binary directly.
     if "chromium" not in resources:
         checks.append(Check("chromium", "/usr/bin/chromium", probe_chromium, timeout_s=max(timeout_s, 60)))
-    return [check for check in checks if check.name not in skip]
+    return checks
 
 
 @app.command()
 def doctor(
     skip: list[str] = typer.Option([], "--skip", help="Leave out a check by name (repeatable), e.g. chromium."),
-    timeout: float = typer.Option(20.0, help="Seconds each service check may take."),
+    timeout: float = typer.Option(20.0, callback=finite_positive, help="Seconds each service check may take."),
 ) -> None:
     """Check every configured dependency: one line per check with its latency and verdict.
 
     Exit status 1 when a required check fails.
     """
-    checks = build_checks(set(skip), timeout)
+    checks = build_checks(timeout)
+    # Which checks exist depends on the environment (DAGSTER_HOME, the resources): a name that matches
+    # none is most likely a typo, said once, but not an error.
+    names = [check.name for check in checks]
+    for name in sorted(set(skip) - set(names)):
+        typer.echo(f"note: --skip {name} matches no check (checks: {', '.join(names)})", err=True)
+    checks = [check for check in checks if check.name not in skip]
     results = []
     for check in checks:
         result = run_check(check)

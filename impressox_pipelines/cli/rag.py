@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 
 import typer
 
@@ -10,6 +11,13 @@ from impressox_pipelines.cli import app
 
 rag_app = typer.Typer(help="Query and maintain the RAG knowledge base.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")
+
+
+class PassageKind(StrEnum):
+    """The `kind` metadata of stored passages: rag/chunking.py writes documents, rag/tweets.py tweets."""
+
+    DOCUMENT = "document"
+    TWEET = "tweet"
 
 
 def _resources():
@@ -24,7 +32,7 @@ def _resources():
 def query(
     text: str = typer.Argument(..., help="The question."),
     k: int = typer.Option(5, "--k", min=1, max=100, help="How many passages."),
-    kind: str | None = typer.Option(None, help='Only "document" or "tweet" passages.'),
+    kind: PassageKind | None = typer.Option(None, help="Only passages of this kind."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Print the passages closest to a question, best first, with score and source."""
@@ -33,7 +41,7 @@ def query(
 
     chroma, _, embedding = _resources()
     try:
-        chunks = retrieve(text, k, {"kind": kind} if kind else None, client=chroma.get_client(),
+        chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
                           model=embedding.get_model())
     except (ValueError, EmbeddingModelMismatch) as exc:
         typer.echo(f"error: {exc}", err=True)

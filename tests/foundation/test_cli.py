@@ -38,3 +38,12 @@ def test_missing_replay_dir_is_refused_before_anything_runs(tmp_path):
     assert result.returncode == 2
     # typer draws the message in a box, wrapped to the terminal's width
     assert "does not exist" in " ".join(result.stderr.replace("│", " ").split())
+
+
+def test_bad_arguments_are_one_error_line_from_the_console_script():
+    result = _impressox("rules", "add", "r1", "--owner", "1001", "--symbol", "BTC/", "--above", "100")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: Invalid value for '--symbol': not a pair: 'BTC/' "
+                      "(expected SYMBOL or SYMBOL/QUOTE, e.g. BTC/USD)"]
