@@ -84,7 +84,9 @@ return 1
 """
 
 # KEYS: sorted sets; ARGV: the rule-hash prefix, the number n of hash fields to read, the n field names,
-# then a (min, max) score pair per key. Returns [id, [value, ...], ...] for each distinct member found.
+# then a (min, max) score pair per key. Returns [id, values, ...] for each distinct member found, the n
+# values joined by the unit separator (\x1f; a missing field is empty; a missing hash is ''): one
+# string per rule is far cheaper to send and decode than n.
 # The rule hashes are read by a name built from the member (not declared in KEYS): fine on one Redis
 # server, not on a cluster.
 _MATCH = """
@@ -95,13 +97,18 @@ for i = 1, #KEYS do
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[1 + n + 2 * i], ARGV[2 + n + 2 * i])) do
     if not seen[id] then
       seen[id] = true
+      local values, found = redis.call('HMGET', ARGV[1] .. id, unpack(names)), false
+      for j = 1, n do
+        if values[j] then found = true else values[j] = '' end
+      end
       out[#out + 1] = id
-      out[#out + 1] = redis.call('HMGET', ARGV[1] .. id, unpack(names))
+      out[#out + 1] = found and table.concat(values, '\\31') or ''
     end
   end
 end
 return out
 """
+_UNIT_SEPARATOR = "\x1f"
 # What a tick reads of each candidate: the definition and the state (not the label or invalid_reason).
 MATCH_FIELDS = ("owner_chat_id", "symbol", "vs_currency", "kind", "recurring", "cooldown_s", "hysteresis_pct",
                 "enabled", "threshold", "pct", "direction", "window_s", "expires_at", "status", "seq", "version",
@@ -453,9 +460,18 @@ class RuleIndex:
         for _, low, high in specs:
             args += (low, high)
         flat = self._match(keys=[key for key, _, _ in specs], args=args)
-        # A hash deleted since it was indexed reads as all-nil: no fields, as HGETALL would say.
-        return [(flat[i], {k: v for k, v in zip(MATCH_FIELDS, flat[i + 1], strict=True) if v is not None})
-                for i in range(0, len(flat), 2)]
+        found = []
+        for i in range(0, len(flat), 2):
+            rule_id, packed = flat[i], flat[i + 1]
+            if not packed:  # the hash was deleted since it was indexed: no fields, as HGETALL would say
+                found.append((rule_id, {}))
+                continue
+            values = packed.split(_UNIT_SEPARATOR)
+            if len(values) != len(MATCH_FIELDS):
+                # A value holding the separator itself: read this one rule field by field instead.
+                values = self.client.hmget(rule_key(rule_id), MATCH_FIELDS)
+            found.append((rule_id, {k: v for k, v in zip(MATCH_FIELDS, values, strict=True) if v}))
+        return found
 
     def evaluate(self, observations: Mapping[str, Observation], now: datetime | None = None) -> Evaluation:
         """One tick: sync pending rules, load the candidates, run the state machine on each; apply the

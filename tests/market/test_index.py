@@ -197,3 +197,21 @@ def test_bulk_load_writes_what_put_writes(redis_resource, kind, extra):
     put, loaded = client.hgetall(rule_key("p")), client.hgetall(rule_key("l"))
     assert {k: v for k, v in put.items() if k != "invalid_reason"} == loaded
     assert client.hget(INDEX, "p") == client.hget(INDEX, "l")
+
+
+def test_hashes_changed_behind_the_index_are_read_as_they_are(redis_resource):
+    """A tick reads each candidate's fields in one packed string: a deleted hash reads as no rule, and a
+    value holding the separator itself is read field by field and refused with its reason, while the
+    other rules of the tick still fire."""
+    client = redis_resource.get_client()
+    index = RuleIndex(client)
+    for rule_id in ("kept", "deleted", "garbled"):
+        index.put(Rule(id=rule_id, owner_chat_id="9", pair=parse_pair("BTC/USD"), kind=Kind.ABOVE,
+                       threshold=Decimal(100)))
+    client.delete(rule_key("deleted"))  # not through the pending set: still indexed
+    client.hset(rule_key("garbled"), "owner_chat_id", "9\x1f10")
+    evaluation = index.evaluate({"BTC/USD": Observation(T0, Decimal(101), Decimal(99))}, now=T0)
+    assert [t.rule_id for t in evaluation.triggers] == ["kept"]
+    assert evaluation.candidates == 3
+    [problem] = evaluation.problems
+    assert problem.startswith("garbled: owner_chat_id '9\\x1f10'")
