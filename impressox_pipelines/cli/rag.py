@@ -67,7 +67,13 @@ def reset(
     from impressox_pipelines.rag.docstore import clear_namespaces
     from impressox_pipelines.rag.metadata import sanitize_collection_name
 
-    name = sanitize_collection_name(collection)
+    try:
+        name = sanitize_collection_name(collection)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'COLLECTION'") from None
+    if name != collection:
+        raise typer.BadParameter(f"{collection!r} is not a collection name (did you mean {name!r}?)",
+                                 param_hint="'COLLECTION'")
     if not yes:
         typer.confirm(f"Drop Chroma collection {name!r} and its docstore?", abort=True)
     chroma, redis, _ = _resources()

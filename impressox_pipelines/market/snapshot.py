@@ -16,7 +16,7 @@ from typing import Any
 from bson.decimal128 import Decimal128
 from pymongo import IndexModel, UpdateOne
 
-from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError
+from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError, RateLimited
 from impressox_pipelines.market.prices import MalformedResponse, PriceQuote, parse_simple_price, parse_ticker_prices
 from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, Pair, SymbolError
 
@@ -36,6 +36,7 @@ class SourceReport:
     received: int = 0
     latency_s: float = 0.0
     skipped: str | None = None
+    retry_after_s: float | None = None  # the source's Retry-After when it rate-limited this snapshot
 
 
 @dataclass
@@ -74,6 +75,7 @@ def take_snapshot(
             quotes, missing = fetch(client, todo, ids, report, max_wait_s, binance_markets)
         except (PriceFeedError, MalformedResponse) as exc:
             report.skipped = str(exc)
+            report.retry_after_s = exc.retry_after_s if isinstance(exc, RateLimited) else None
             for name in todo:
                 reasons[name].append(str(exc))
             continue

@@ -9,7 +9,7 @@ run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,7 +19,7 @@ from impressox_pipelines.market.cache import build_observations, read_latest, wr
 from impressox_pipelines.market.feed import PriceFeedClient
 from impressox_pipelines.market.index import Evaluation, RuleIndex
 from impressox_pipelines.market.prices import to_epoch_ms
-from impressox_pipelines.market.snapshot import Snapshot, take_snapshot
+from impressox_pipelines.market.snapshot import SOURCES, Snapshot, take_snapshot
 from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, parse_pair
 
 
@@ -57,12 +57,14 @@ def stale_watched_pairs(redis_client: Any, max_age_s: float, now: datetime | Non
 
 def refresh_quotes(
     redis_client: Any, feed: PriceFeedClient, ids: CoinGeckoIds, pairs: list[str],
-    markets: BinanceMarkets | None = None,
+    markets: BinanceMarkets | None = None, sources: Sequence[str] = SOURCES,
 ) -> Snapshot:
-    """Price `pairs` and write the quotes to the latest-price cache and its history (not to MongoDB:
-    `price_snapshots` keeps the record). A rate limit is never waited for (the next tick asks again); a
-    pair no source priced keeps its cached price and is named in the snapshot's `missing`."""
-    snapshot = take_snapshot(feed, [parse_pair(name) for name in pairs], ids, max_wait_s=0.0,
+    """Price `pairs` from `sources` and write the quotes to the latest-price cache and its history (not
+    to MongoDB: `price_snapshots` keeps the record). A rate limit is never waited for: the source is
+    skipped and its `Retry-After` reported (`snapshot.sources[name].retry_after_s`) so the caller can
+    leave it alone until then; a pair no source priced keeps its cached price and is named in the
+    snapshot's `missing`."""
+    snapshot = take_snapshot(feed, [parse_pair(name) for name in pairs], ids, sources=sources, max_wait_s=0.0,
                              binance_markets=markets)
     write_quotes(redis_client, snapshot.quotes.values())
     return snapshot

@@ -23,10 +23,10 @@ import dagster as dg
 
 from impressox_pipelines.assets.notify import deliver_outbox_entry
 from impressox_pipelines.market.alerts import ALERTS_COLLECTION, record_and_enqueue
-from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError
+from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError, RateLimited
 from impressox_pipelines.market.index import RuleIndex, Trigger
 from impressox_pipelines.market.prices import MalformedResponse
-from impressox_pipelines.market.snapshot import binance_markets
+from impressox_pipelines.market.snapshot import SOURCES, binance_markets
 from impressox_pipelines.market.symbols import BinanceMarkets
 from impressox_pipelines.market.ticks import refresh_quotes, run_tick, stale_watched_pairs
 from impressox_pipelines.resources.mongo import MongoResource
@@ -89,16 +89,27 @@ def price_alert_job() -> None:
 
 def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
     markets: dict[str, tuple[float, BinanceMarkets]] = {}  # binance URL → (expiry, markets), per process
+    # source → monotonic time until which its Retry-After asks us to stay away (Binance bans IPs that
+    # keep asking after a 429), per process.
+    resting: dict[str, float] = {}
+
+    def rest(source: str, retry_after_s: float | None) -> None:
+        if retry_after_s is not None:
+            resting[source] = time.monotonic() + retry_after_s
 
     def cached_markets(context: dg.SensorEvaluationContext, feed: PriceFeedClient) -> BinanceMarkets | None:
         url = feed.settings.binance_url
         expiry, known = markets.get(url, (0.0, None))
         if known is not None and expiry > time.monotonic():
             return known
+        if resting.get("binance", 0.0) > time.monotonic():
+            return None
         try:
             known = binance_markets(feed, max_wait_s=0.0)
         except (PriceFeedError, MalformedResponse) as exc:
             context.log.warning(f"binance exchange info unavailable this tick: {exc}")
+            if isinstance(exc, RateLimited):
+                rest("binance", exc.retry_after_s)
             return None
         markets[url] = (time.monotonic() + MARKETS_TTL_S, known)
         return known
@@ -117,13 +128,20 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
         client = redis.get_client()
         stale = stale_watched_pairs(client, max_age_s=interval_s / 2)
         priced = 0
-        if stale:
+        sources = [s for s in SOURCES if resting.get(s, 0.0) <= time.monotonic()]
+        if stale and sources:
             with price_feed.client(max_attempts=1) as feed:
-                snapshot = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale,
-                                          cached_markets(context, feed))
+                markets_now = cached_markets(context, feed) if "binance" in sources else None
+                sources = [s for s in SOURCES if resting.get(s, 0.0) <= time.monotonic()]
+                snapshot = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale, markets_now, sources)
             priced = len(snapshot.quotes)
+            for source, report in snapshot.sources.items():
+                rest(source, report.retry_after_s)
             for name, reason in snapshot.missing.items():
                 context.log.warning(f"{name}: not priced this tick: {reason}")
+        elif stale:
+            context.log.warning(f"{len(stale)} stale pair(s) not priced: every source asked us to wait "
+                                f"({', '.join(f'{s} {resting[s] - time.monotonic():.0f} s' for s in SOURCES)})")
         tick = run_tick(client, seen)
         new_cursor = json.dumps({"prices": {pair: list(v) for pair, v in sorted(tick.seen.items())}})
         if tick.evaluation is None:
