@@ -35,8 +35,9 @@ from impressox_pipelines.market.symbols import Pair, SymbolError, parse_pair
 HUNDRED = Decimal(100)
 DEFAULT_HYSTERESIS_PCT = Decimal("0.5")
 MAX_WINDOW_S = 30 * 24 * 3600
-_RULE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$")
+# \Z, not $: `$` also matches before a trailing newline, which would let "id\n" through.
+_RULE_ID = re.compile(r"\A[A-Za-z0-9_.:-]{1,64}\Z")
+_CHAT_ID = re.compile(r"\A(-?\d{1,20}|@[A-Za-z0-9_]{5,32})\Z")
 
 
 class RuleError(ValueError):

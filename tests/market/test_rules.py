@@ -115,6 +115,8 @@ def test_recurring_percent_rule_rearms_when_the_move_shrinks():
     ({"threshold": Decimal(-3)}, "positive price"),
     ({"owner_chat_id": "not-a-chat"}, "owner_chat_id"),
     ({"id": "bad id!"}, "id"),
+    ({"id": "nl\n"}, "id"),
+    ({"owner_chat_id": "123456789\n"}, "owner_chat_id"),
     ({"cooldown_s": -1}, "cooldown_s"),
     ({"hysteresis_pct": Decimal(60)}, "hysteresis_pct"),
 ])
