@@ -106,6 +106,9 @@ def add(
     except RuleError as exc:
         field = str(exc).split(" ", 1)[0].rstrip(":")
         raise typer.BadParameter(str(exc), param_hint=_OPTION_OF_FIELD.get(field, f"'--{kind}'")) from None
+    if rule.expires_at is not None and rule.expires_at <= datetime.now(UTC):
+        raise typer.BadParameter(f"{expires!r} is in the past: the rule would be stored already expired",
+                                 param_hint="'--expires'")
     with _stores() as (_, client):
         outcome = RuleIndex(client).put(rule)
     typer.echo(f"{rule.id}: {rule.describe()} → {outcome}")

@@ -72,6 +72,8 @@ def send(
         target = parse_chat_id(chat_id)
     except InvalidEntry as exc:
         raise typer.BadParameter(str(exc)) from None
+    if not text.strip():
+        raise typer.BadParameter("the message is empty (Telegram refuses empty text)", param_hint="'TEXT'")
     with _stores() as (_, client):
         entry = enqueue_notification(client, kind="text", idempotency_key=key or f"cli:{uuid.uuid4()}",
                                      payload={"text": text}, chat_id=target)

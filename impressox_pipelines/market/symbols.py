@@ -89,13 +89,15 @@ def parse_pair(text: str, default_quote: str = "USD") -> Pair:
     """`"btc"` → BTC/USD, `"eth/btc"` → ETH/BTC, `"1INCH-usd"` → 1INCH/USD.
 
     Raises:
-        SymbolError: when either side is not 1–20 letters or digits.
+        SymbolError: when either side is not 1–20 letters or digits, or both sides are the same asset.
     """
     raw = (text or "").strip().upper().replace("-", "/")
     base, slash, quote = raw.partition("/")
     quote = quote if slash else default_quote.upper()
     if not _ASSET.match(base) or not _ASSET.match(quote):
         raise SymbolError(f"not a pair: {text!r} (expected SYMBOL or SYMBOL/QUOTE, e.g. BTC/USD)")
+    if base == quote:
+        raise SymbolError(f"not a pair: {text!r} (an asset priced in itself)")
     return Pair(base, quote)
 
 
