@@ -97,12 +97,15 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
         if retry_after_s is not None:
             resting[source] = time.monotonic() + retry_after_s
 
+    def awake() -> list[str]:
+        return [s for s in SOURCES if resting.get(s, 0.0) <= time.monotonic()]
+
     def cached_markets(context: dg.SensorEvaluationContext, feed: PriceFeedClient) -> BinanceMarkets | None:
         url = feed.settings.binance_url
         expiry, known = markets.get(url, (0.0, None))
         if known is not None and expiry > time.monotonic():
             return known
-        if resting.get("binance", 0.0) > time.monotonic():
+        if "binance" not in awake():
             return None
         try:
             known = binance_markets(feed, max_wait_s=0.0)
@@ -128,12 +131,11 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
         client = redis.get_client()
         stale = stale_watched_pairs(client, max_age_s=interval_s / 2)
         priced = 0
-        sources = [s for s in SOURCES if resting.get(s, 0.0) <= time.monotonic()]
-        if stale and sources:
+        if stale and awake():
             with price_feed.client(max_attempts=1) as feed:
-                markets_now = cached_markets(context, feed) if "binance" in sources else None
-                sources = [s for s in SOURCES if resting.get(s, 0.0) <= time.monotonic()]
-                snapshot = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale, markets_now, sources)
+                markets_now = cached_markets(context, feed)
+                # awake() again: fetching the exchange info may itself have been rate limited.
+                snapshot = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale, markets_now, awake())
             priced = len(snapshot.quotes)
             for source, report in snapshot.sources.items():
                 rest(source, report.retry_after_s)
