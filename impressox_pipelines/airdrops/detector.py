@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Literal
 
 from impressox_pipelines.airdrops.keywords import KeywordFile, KeywordSet
 from impressox_pipelines.airdrops.links import BRANDS, extract_links, page_kind, tweet_id_of
 from impressox_pipelines.airdrops.models import Assessment, Evidence
 from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD, scam_reasons
+from impressox_pipelines.airdrops.scam_model import ScamModel, shipped_model
 from impressox_pipelines.airdrops.signals import MAX_SCORE, cashtags_of, opportunity_reasons
 from impressox_pipelines.airdrops.targets import TargetAccounts, TargetAccountsFile
 from impressox_pipelines.airdrops.text import fold, has_words, normalize
@@ -31,6 +33,10 @@ class AirdropDetector:
 
     `keywords` and `targets` may be files (re-read when they change) or fixed sets; the defaults are
     the files shipped in this package. A tweet is flagged when its scam risk reaches `flag_threshold`.
+    `scam_model` (default: the model shipped in this package; `None`: rules only) adds a
+    `scam_text_model` reason worth `flag_threshold` when its probability reaches the model's threshold
+    (never for a post by a target account itself).
+    Raises `ScamModelError` when the shipped model file cannot be read.
     """
 
     def __init__(
@@ -39,8 +45,10 @@ class AirdropDetector:
         targets: TargetAccounts | TargetAccountsFile | None = None,
         brands: frozenset[str] = BRANDS,
         flag_threshold: float = FLAG_THRESHOLD,
+        scam_model: ScamModel | Literal["shipped"] | None = "shipped",
     ):
         self.flag_threshold = flag_threshold
+        self.scam_model = shipped_model() if scam_model == "shipped" else scam_model
         self._keywords = keywords if keywords is not None else KeywordFile()
         self._targets = targets if targets is not None else TargetAccountsFile()
         self._brands = brands
@@ -93,6 +101,13 @@ class AirdropDetector:
         cashtags = cashtags_of(evidence, tweet, original)
         reasons = opportunity_reasons(evidence, tweet, original, targets, cashtags)
         risks = scam_reasons(evidence, tweet, original, targets, cashtags, self.brands(targets))
+        probability = None
+        if self.scam_model is not None:
+            probability, model_reason = self.scam_model.reason(raw, risks, self.flag_threshold)
+            # The model learned wording from strangers' posts; a target account's own post is official by
+            # configuration (an impersonator is not a target account, and the rules still read every post).
+            if model_reason and tweet.author_handle not in targets:
+                risks.append(model_reason)
         risk = round(sum(r.weight for r in risks), 2)
         return Assessment(
             **base,
@@ -102,6 +117,7 @@ class AirdropDetector:
             scam_risk=risk,
             scam_reasons=risks,
             scam_flag=risk >= self.flag_threshold,
+            scam_probability=None if probability is None else round(probability, 3),
             links=[lk.key for lk in links],
             cashtags=cashtags,
             dedup_keys=_dedup_keys(tweet, root, links),

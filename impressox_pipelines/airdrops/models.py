@@ -48,6 +48,7 @@ class Assessment:
     cashtags: list[str]  # upper-case tickers without "$"
     root_tweet_id: str  # the original it retweets/quotes, else its own id
     dedup_keys: list[str]  # "tweet:<id>" / "link:<key>": assessments sharing a key are one opportunity
+    scam_probability: float | None = None  # the scam text model's, when one is used
     skipped: str | None = None  # why it is not a candidate ("empty text", "no keyword matched", ...)
 
     @property
@@ -101,6 +102,8 @@ class Opportunity:
             "reasons": [r.to_document() for r in primary.reasons],
             "scam_flag": self.scam_flag,
             "scam_risk": self.scam_risk,
+            "scam_probability": max((s.scam_probability for s in self.sources if s.scam_probability is not None),
+                                    default=None),
             "scam_reasons": [r.to_document() for r in self.scam_reasons],
             "primary_tweet_id": primary.tweet_id,
             "author_handle": primary.author_handle,

@@ -72,5 +72,7 @@ def explain_lines(assessment: Assessment, flag_threshold: float) -> list[str]:
     lines.append(f"score: {a.score:g} / 100 — {verdict}")
     lines += [f"  {r}" for r in a.reasons] or ["  (no opportunity signal)"]
     lines.append(f"scam risk: {a.scam_risk:g} (flagged at {flag_threshold:g})")
+    if a.scam_probability is not None:
+        lines.append(f"scam text model probability: {a.scam_probability:.3f}")
     lines += [f"  {r}" for r in a.scam_reasons] or ["  (no scam pattern)"]
     return lines

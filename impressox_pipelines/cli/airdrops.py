@@ -1,4 +1,4 @@
-"""`impressox airdrops explain TWEET_ID`: why a stored tweet is, or is not, an airdrop opportunity."""
+"""`impressox airdrops explain TWEET_ID` and `impressox airdrops train-model FILE`: the detector from the CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import typer
 from impressox_pipelines.cli import app
 from impressox_pipelines.cli.params import finite_positive
 
-airdrops_app = typer.Typer(help="Airdrop detection: explain a tweet's score and scam flag.", no_args_is_help=True)
+airdrops_app = typer.Typer(help="Airdrop detection: explain a tweet's score and scam flag; train the scam text model.",
+                           no_args_is_help=True)
 app.add_typer(airdrops_app, name="airdrops")
 
 
@@ -63,3 +64,29 @@ def explain(
         typer.echo(f"note: the original tweet {original_id} is not stored; explaining the tweet alone", err=True)
     for line in explain_lines(detector.assess(tweet, original), threshold):
         typer.echo(line)
+
+
+@airdrops_app.command("train-model")
+def train_model(
+    labelled_posts: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                          help="JSONL of labelled posts in the janitr format (text, labels)."),
+    out: Path = typer.Option(..., help="Where to write the model (JSON); the detector reads the shipped one."),
+    threshold: float = typer.Option(0.35, min=0.01, max=0.99, help="Probability that flags, in (0, 1)."),
+    seeds: int = typer.Option(1, min=1, max=10, help="Cross-validation repeats (different fold splits)."),
+) -> None:
+    """Train the scam text model on every readable post of LABELLED_POSTS and write it to --out.
+
+    Prints one JSON line: posts, positives and the cross-validated precision/recall (grouped 5-fold)
+    for the posts that mention airdrops or claims and for the others. Exits 2 on an unusable file.
+    """
+    import json
+
+    from impressox_pipelines.airdrops.training import train
+
+    try:
+        model, report = train(labelled_posts, threshold=threshold, seeds=tuple(range(seeds)))
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    model.save(out)
+    typer.echo(json.dumps({**report, "model": str(out)}))

@@ -1,4 +1,4 @@
-"""Helpers for the airdrop tests: tweets as the X parser emits them, and a detector on small lists."""
+"""Helpers for the airdrop tests: tweets as the X parser emits them, and detectors on small lists."""
 
 from __future__ import annotations
 
@@ -26,12 +26,20 @@ def tweet(text: str, **fields) -> Tweet:
     return Tweet(**defaults)
 
 
+KEYWORDS = KeywordSet.from_terms(["airdrop", "airdrops", "claim", "eligible", "snapshot", "空投"])
+TARGETS = TargetAccounts.from_handles(["arbitrum", "JupiterExchange"])
+
+
 @pytest.fixture
 def detector() -> AirdropDetector:
-    return AirdropDetector(
-        KeywordSet.from_terms(["airdrop", "airdrops", "claim", "eligible", "snapshot", "空投"]),
-        TargetAccounts.from_handles(["arbitrum", "JupiterExchange"]),
-    )
+    """The rules alone (no scam text model): the rule and signal tests check what each rule does."""
+    return AirdropDetector(KEYWORDS, TARGETS, scam_model=None)
+
+
+@pytest.fixture
+def shipped_detector() -> AirdropDetector:
+    """Rules plus the shipped scam text model, as the asset and the CLI run them."""
+    return AirdropDetector(KEYWORDS, TARGETS)
 
 
 def signals(reasons) -> set[str]:
