@@ -1,5 +1,8 @@
 """`make bench`: run every benchmark under bench/ and write bench/RESULTS.md.
 
+`python bench/run_all.py NAME [NAME ...]` runs only those benchmarks (script names without `.py`) and
+replaces only their rows of RESULTS.md, keeping the others with their dates.
+
 Each benchmark is a standalone script that prints one JSON line (its last line of output) with at
 least `benchmark` and `target`; every other key is a figure. Scripts run one after another (never in
 parallel: the machine has two cores and the figures are ratios measured side by side in one run).
@@ -7,6 +10,7 @@ parallel: the machine has two cores and the figures are ratios measured side by 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -51,8 +55,26 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|")
 
 
-def main() -> int:
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
+def _previous_rows() -> dict[str, str]:
+    """RESULTS.md's table rows by benchmark name (kept when only some benchmarks are re-run)."""
+    results = HERE / "RESULTS.md"
+    if not results.exists():
+        return {}
+    rows = [line for line in results.read_text().splitlines()
+            if line.startswith("| ") and not line.startswith("| benchmark |")]
+    return {row.split(" | ", 1)[0].removeprefix("| "): row for row in rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    available = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
+    parser = argparse.ArgumentParser(description="Run the benchmarks and write bench/RESULTS.md.")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"only these benchmarks (default: all): {', '.join(p.stem for p in available)}")
+    names = set(parser.parse_args(argv).names)
+    unknown = names - {p.stem for p in available}
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
+    scripts = [p for p in available if not names or p.stem in names]
     machine = _machine()
     date = datetime.now(UTC).strftime("%Y-%m-%d")
     rows = []
@@ -70,10 +92,13 @@ def main() -> int:
         "| benchmark | figure | target | machine | date |",
         "|---|---|---|---|---|",
     ]
+    table = _previous_rows() if names else {}
     for result in rows:
         figures = {k: v for k, v in result.items() if k not in {"benchmark", "target"}}
         figure = "; ".join(f"{k}={_cell(v)}" for k, v in figures.items())
-        lines.append(f"| {result['benchmark']} | {figure} | {_cell(result.get('target', ''))} | {machine} | {date} |")
+        table[result["benchmark"]] = (f"| {result['benchmark']} | {figure} | {_cell(result.get('target', ''))} "
+                                      f"| {machine} | {date} |")
+    lines += [table[name] for name in sorted(table)]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"bench: wrote {HERE / 'RESULTS.md'}")
     return 1 if any("error" in r for r in rows) else 0

@@ -79,11 +79,29 @@ def _quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _run_config(step: DemoStep, replay_dir: Path | None) -> dict[str, Any]:
+def demo_target_accounts(folder: Path) -> Path:
+    """The shipped target accounts plus the stand-in's fictional projects, written to `folder`.
+
+    A user lists the official accounts of the projects they follow; the demo follows the stand-in's.
+    """
+    from impressox_pipelines.airdrops.targets import default_targets_path
+    from impressox_pipelines.standins.x import PROJECT_HANDLES
+
+    path = folder / "target_accounts.txt"
+    path.write_text(default_targets_path().read_text(encoding="utf-8").rstrip("\n")
+                    + "\n# the X stand-in's projects\n" + "\n".join(PROJECT_HANDLES) + "\n", encoding="utf-8")
+    return path
+
+
+def _run_config(step: DemoStep, replay_dir: Path | None, demo_dir: Path) -> dict[str, Any]:
     config: dict[str, Any] = dict(QUIET_RUN_CONFIG)
-    if step.job_name == "main_job" and replay_dir and (replay_dir / "rag_docs").is_dir():
-        # On real captures the knowledge base ingests the real crypto documents.
-        config["ops"] = {"knowledge_documents": {"config": {"folder": str(replay_dir / "rag_docs")}}}
+    if step.job_name == "main_job":
+        ops: dict[str, Any] = {"airdrop_opportunities": {"config": {
+            "target_accounts_file": str(demo_target_accounts(demo_dir))}}}
+        if replay_dir and (replay_dir / "rag_docs").is_dir():
+            # On real captures the knowledge base ingests the real crypto documents.
+            ops["knowledge_documents"] = {"config": {"folder": str(replay_dir / "rag_docs")}}
+        config["ops"] = ops
     return config
 
 
@@ -151,7 +169,7 @@ def run_demo(replay_dir: Path | None = None) -> int:
             job = defs.resolve_job_def(step.job_name)
             started = time.monotonic()
             result = job.execute_in_process(
-                run_config=_run_config(step, replay_dir),
+                run_config=_run_config(step, replay_dir, demo_dir),
                 instance=instance,
                 partition_key=partition_key if step.partitioned else None,
                 raise_on_error=False,

@@ -35,7 +35,7 @@ class AirdropDetector:
     the files shipped in this package. A tweet is flagged when its scam risk reaches `flag_threshold`.
     `scam_model` (default: the model shipped in this package; `None`: rules only) adds a
     `scam_text_model` reason worth `flag_threshold` when its probability reaches the model's threshold
-    (never for a post by a target account itself).
+    (never for a target account's own post or a retweet of one; a quote of one is read by its own text).
     Raises `ScamModelError` when the shipped model file cannot be read.
     """
 
@@ -103,10 +103,14 @@ class AirdropDetector:
         risks = scam_reasons(evidence, tweet, original, targets, cashtags, self.brands(targets))
         probability = None
         if self.scam_model is not None:
-            probability, model_reason = self.scam_model.reason(raw, risks, self.flag_threshold)
-            # The model learned wording from strangers' posts; a target account's own post is official by
-            # configuration (an impersonator is not a target account, and the rules still read every post).
-            if model_reason and tweet.author_handle not in targets:
+            # The model learned wording from strangers' posts; a target account's own words are official
+            # by configuration (an impersonator is not a target account, and the rules still read every
+            # post). So a retweet of a target is read as the target's post, a quote of one by its own text.
+            official_original = original is not None and original.author_handle in targets
+            official = tweet.author_handle in targets or (official_original and bool(tweet.retweeted_id))
+            probability, model_reason = self.scam_model.reason(own if official_original else raw, risks,
+                                                               self.flag_threshold)
+            if model_reason and not official:
                 risks.append(model_reason)
         risk = round(sum(r.weight for r in risks), 2)
         return Assessment(

@@ -208,9 +208,20 @@ def airdrop_opportunities(
         "keywords_file": str(keywords.path),
         "config_file_issues": dg.MetadataValue.json(file_notes),
         "target_accounts": len(detector.targets.handles),
+        "scam_model": _model_summary(detector),
         "latency_s": round(time.monotonic() - started, 3),
         "top_opportunities": dg.MetadataValue.md(markdown_table(clean, config.table_rows)),
     })
+
+
+def _model_summary(detector: AirdropDetector) -> str:
+    """"trained on sample.jsonl (sha256 3f2a…, 3011 posts), flags at 0.35", or "none (rules only)"."""
+    model = detector.scam_model
+    if model is None:
+        return "none (rules only)"
+    trained = model.metadata.get("trained_on") or {}
+    return (f"trained on {trained.get('file', '?')} (sha256 {str(trained.get('sha256', '?'))[:12]}…, "
+            f"{trained.get('posts', '?')} posts), flags at {model.threshold:g}")
 
 
 def airdrops_definitions() -> dg.Definitions:
@@ -219,7 +230,7 @@ def airdrops_definitions() -> dg.Definitions:
 
 
 def airdrops_summary(defs: dg.Definitions, partition_date: str | None = None) -> list[str]:
-    """Demo summary: the partition's opportunity count, and the top three with their reasons."""
+    """Demo summary: the partition's opportunity count, the top three with their reasons, the riskiest flag."""
     from datetime import UTC, datetime
 
     day = partition_date or datetime.now(UTC).strftime("%Y-%m-%d")
@@ -230,4 +241,12 @@ def airdrops_summary(defs: dg.Definitions, partition_date: str | None = None) ->
     for rank, doc in enumerate(clean[:3], start=1):
         reasons = ", ".join(r["signal"] for r in sorted(doc.get("reasons") or [], key=lambda r: -r["weight"]))
         lines.append(f"  {rank}. {doc.get('score'):g} {doc.get('title')}: {reasons}")
+    flagged = sorted((d for d in docs if d.get("scam_flag")), key=lambda d: -float(d.get("scam_risk") or 0))
+    if flagged:
+        doc = flagged[0]
+        signals = dict.fromkeys(r["signal"] for r in doc.get("scam_reasons") or [] if r["weight"] > 0)
+        probability = doc.get("scam_probability")
+        model = f", text model p={probability:.2f}" if probability is not None else ""
+        lines.append(f"  flagged, e.g. @{doc.get('author_handle')}: risk {doc.get('scam_risk'):g}{model}: "
+                     + ", ".join(signals))
     return lines

@@ -98,6 +98,7 @@ _PROJECTS = [
     _User("OrbitSwap", "OrbitSwap DEX", 96_300, datetime(2021, 1, 9, tzinfo=UTC)),
     _User("PixelDAO", "Pixel DAO", 51_200, datetime(2021, 11, 30, tzinfo=UTC)),
 ]
+PROJECT_HANDLES = [u.handle for u in _PROJECTS]  # official accounts of the stand-in's fictional projects
 _PEOPLE = [
     _User("chain_watcher", "Chain Watcher", 23_400, datetime(2018, 5, 5, tzinfo=UTC)),
     _User("defi_dana", "Dana | DeFi", 8_900, datetime(2020, 2, 2, tzinfo=UTC)),

@@ -157,9 +157,12 @@ def test_demo_summary_names_the_top_opportunities(mongo, redis_resource, day_of_
     run(mongo, redis_resource)
     lines = airdrops_summary(dg.Definitions(resources={"mongo": mongo}), PARTITION)
     assert lines[0] == f"airdrop opportunities ({PARTITION}): 2, scam-flagged: 1"
-    assert len(lines) == 3  # the count, then the two clean opportunities (top three at most)
+    assert len(lines) == 4  # the count, the two clean opportunities (top three at most), the riskiest flag
     arb = next(line for line in lines[1:] if "$ARB airdrop — @arbitrum" in line)
     assert "target_account" in arb and "airdrop_language" in arb
+    flagged = lines[3]
+    assert flagged.startswith(f"  flagged, e.g. @{day_of_tweets['scam'].author_handle}: risk ")
+    assert "impersonation" in flagged and ", text model p=" in flagged
 
 
 @pytest.mark.skipif(bool(os.environ.get("IMPRESSOX_TEST_MONGODB_URI")),
@@ -170,7 +173,7 @@ def test_explain_prints_the_score_and_every_reason(mongo, day_of_tweets):
     runner = CliRunner()
     scam = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id])
     assert scam.exit_code == 0, scam.output
-    assert "FLAGGED as scam risk" in scam.output
+    assert "FLAGGED as scam risk" in scam.output and "scam text model probability: " in scam.output
     for signal in ("impersonation", "lookalike_link", "wallet_connect_request", "urgency_bait", "airdrop_language"):
         assert signal in scam.output
     quote = runner.invoke(app, ["airdrops", "explain", day_of_tweets["quote"].id])
@@ -188,6 +191,7 @@ def test_a_backfill_run_covers_each_day_separately(mongo, redis_resource, day_of
     events = result.get_asset_materialization_events()
     assert sorted(e.partition for e in events) == [yesterday, PARTITION]
     assert events[0].materialization.metadata["tweets_read"].value == 9  # 8 today + yesterday's $JUP post
+    assert events[0].materialization.metadata["scam_model"].value.startswith("trained on sample.jsonl (sha256 ")
     coll = mongo.get_database()[OPPORTUNITIES_COLLECTION]
     assert coll.count_documents({"partition_date": yesterday}) == 1
     assert coll.count_documents({"partition_date": PARTITION}) == 3

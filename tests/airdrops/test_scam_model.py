@@ -144,6 +144,18 @@ def test_the_shipped_detector_on_clear_cases(shipped_detector, text, flagged):
     assert a.scam_probability is not None
 
 
+def test_a_retweet_of_a_target_is_read_as_its_post_and_a_quote_by_its_own_words(model):
+    detector = AirdropDetector(KEYWORDS, TARGETS, scam_model=model)
+    words = "The airdrop is live: eligible wallets claim now, it ends soon"
+    original = tweet(words, author_handle="arbitrum")
+    retweet = detector.assess(tweet(f"RT @arbitrum: {words}", retweeted_id=original.id), original)
+    calm_quote = detector.assess(tweet("snapshot details are in the docs", quoted_id=original.id), original)
+    bait_quote = detector.assess(tweet("claim now, connect wallet, hurry", quoted_id=original.id), original)
+    assert retweet.scam_probability >= model.threshold and not retweet.scam_flag
+    assert calm_quote.scam_probability < model.threshold and not calm_quote.scam_flag
+    assert bait_quote.scam_flag and any(r.signal == "scam_text_model" for r in bait_quote.scam_reasons)
+
+
 def test_rules_only_when_no_model_is_given():
     a = AirdropDetector(KEYWORDS, TARGETS, scam_model=None).assess(tweet("claim the airdrop now, connect wallet"))
     assert a.scam_probability is None and not any(r.signal == "scam_text_model" for r in a.scam_reasons)
