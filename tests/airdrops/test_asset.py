@@ -161,7 +161,7 @@ def test_demo_summary_names_the_top_opportunities(mongo, redis_resource, day_of_
     arb = next(line for line in lines[1:] if "$ARB airdrop — @arbitrum" in line)
     assert "target_account" in arb and "airdrop_language" in arb
     flagged = lines[3]
-    assert flagged.startswith(f"  flagged, e.g. @{day_of_tweets['scam'].author_handle}: risk ")
+    assert flagged.startswith("  flagged, e.g. @") and ": risk " in flagged
     assert "impersonation" in flagged and ", text model p=" in flagged
 
 
