@@ -156,6 +156,18 @@ def shipped_model() -> ScamModel:
     return ScamModel.load(SHIPPED_MODEL)
 
 
+def configured_model(setting: str) -> ScamModel | None:
+    """The model a setting names: `""` the shipped one, `"none"` no model (rules only), else a model file path.
+
+    Raises `ScamModelError` when the file cannot be used.
+    """
+    if not setting.strip():
+        return shipped_model()
+    if setting.strip().lower() == "none":
+        return None
+    return ScamModel.load(Path(setting))
+
+
 def fit(texts: list[str], reasons: list[list[Reason]], labels: list[bool], *,
         threshold: float = DEFAULT_THRESHOLD, metadata: dict[str, Any] | None = None) -> ScamModel:
     """Train a model on posts (`texts`), the rule reasons each got, and whether each is a scam.

@@ -21,6 +21,7 @@ from impressox_pipelines.airdrops.models import (
 )
 from impressox_pipelines.airdrops.report import markdown_table, notification_payload, title
 from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
+from impressox_pipelines.airdrops.scam_model import ScamModelError, configured_model
 from impressox_pipelines.airdrops.targets import shared_targets_file
 from impressox_pipelines.events import enqueue_notification
 from impressox_pipelines.partitions import daily_partitions
@@ -43,6 +44,9 @@ class AirdropOpportunitiesConfig(dg.Config):
                                                               "are sent to users subscribed to airdrops.")
     scam_flag_threshold: float = Field(default=FLAG_THRESHOLD, description="Scam risk at which a tweet is "
                                                                            "flagged and never sent.")
+    scam_model_file: str = Field(default="", description="Scam text model (JSON, from `impressox airdrops "
+                                                         "train-model`); empty: the shipped model; 'none': "
+                                                         "the rules alone.")
     table_rows: int = Field(default=10, description="Opportunities shown in the metadata table.")
 
 
@@ -140,9 +144,10 @@ def airdrop_opportunities(
     try:
         keywords = shared_keyword_file(config.keywords_file or None)
         targets = shared_targets_file(config.target_accounts_file or None)
-    except ListFileError as exc:
+        model = configured_model(config.scam_model_file)
+    except (ListFileError, ScamModelError) as exc:
         raise dg.Failure(description=f"airdrop configuration unusable: {exc}") from None
-    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold)
+    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold, scam_model=model)
     file_notes = [f"{keywords.path.name} {i}" for i in detector.keywords.issues]
     file_notes += [f"{targets.path.name} {i}" for i in detector.targets.issues]
     file_notes += [f.read_error for f in (keywords, targets) if f.read_error]

@@ -22,6 +22,7 @@ def explain(
     target_accounts_file: Path | None = typer.Option(None, help="Target accounts file (default: the shipped one)."),
     scam_flag_threshold: float | None = typer.Option(None, callback=finite_positive,
                                                      help="Scam risk that flags, > 0 (default: the detector's)."),
+    scam_model_file: str = typer.Option("", help="Scam text model file; empty: the shipped one; 'none': rules only."),
 ) -> None:
     """Read the tweet (and the original it retweets or quotes) from MongoDB; print its score and every reason.
 
@@ -33,19 +34,21 @@ def explain(
     from impressox_pipelines.airdrops.models import TWEETS_COLLECTION
     from impressox_pipelines.airdrops.report import explain_lines
     from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
+    from impressox_pipelines.airdrops.scam_model import ScamModelError, configured_model
     from impressox_pipelines.airdrops.targets import TargetAccountsFile
     from impressox_pipelines.resources.mongo import MongoResource
     from impressox_pipelines.x.models import Tweet
 
     try:
         keywords, targets = KeywordFile(keywords_file), TargetAccountsFile(target_accounts_file)
-    except ListFileError as exc:
+        model = configured_model(scam_model_file)
+    except (ListFileError, ScamModelError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     for note in [*keywords.current().issues, *targets.current().issues]:
         typer.echo(f"note: {note}", err=True)
     threshold = FLAG_THRESHOLD if scam_flag_threshold is None else scam_flag_threshold
-    detector = AirdropDetector(keywords, targets, flag_threshold=threshold)
+    detector = AirdropDetector(keywords, targets, flag_threshold=threshold, scam_model=model)
 
     mongo = MongoResource(uri=os.environ.get("IMPRESSOX_MONGODB_URI") or None)
     try:

@@ -136,6 +136,22 @@ def test_rerun_replaces_the_partition(mongo, redis_resource, day_of_tweets):
     assert metadata(result)["stale_documents_removed"] == 1
 
 
+def test_an_unusable_scam_model_file_fails_with_a_clear_message(mongo, redis_resource, tmp_path, day_of_tweets):
+    (tmp_path / "model.json").write_text("{}")
+    result = run(mongo, redis_resource, scam_model_file=str(tmp_path / "model.json"))
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "airdrop configuration unusable:" in failure.event_specific_data.error.message
+    assert "model.json is not a scam model of format 1" in failure.event_specific_data.error.message
+
+
+def test_the_rules_alone_when_the_model_is_turned_off(mongo, redis_resource, day_of_tweets):
+    result = run(mongo, redis_resource, scam_model_file="none")
+    assert result.success and metadata(result)["scam_model"] == "none (rules only)"
+    docs = list(mongo.get_database()[OPPORTUNITIES_COLLECTION].find({"partition_date": PARTITION}))
+    assert docs and all(d["scam_probability"] is None for d in docs)
+    assert not any(r["signal"] == "scam_text_model" for d in docs for r in d["scam_reasons"])
+
+
 def test_unreadable_keywords_file_fails_with_a_clear_message(mongo, redis_resource, tmp_path, day_of_tweets):
     result = run(mongo, redis_resource, keywords_file=str(tmp_path / "missing.txt"))
     assert not result.success
@@ -180,6 +196,10 @@ def test_explain_prints_the_score_and_every_reason(mongo, day_of_tweets):
     assert "read with the original tweet" in quote.output and "quoted_original" in quote.output
     missing = runner.invoke(app, ["airdrops", "explain", "12345"])
     assert missing.exit_code == 1 and "is not in MongoDB" in missing.output
+    rules_only = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--scam-model-file", "none"])
+    assert "FLAGGED as scam risk" in rules_only.output and "scam text model" not in rules_only.output
+    bad_model = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--scam-model-file", "/nope"])
+    assert bad_model.exit_code == 2 and "cannot read scam model /nope" in bad_model.output
 
 
 def test_a_backfill_run_covers_each_day_separately(mongo, redis_resource, day_of_tweets):

@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 from impressox_pipelines.airdrops import scam as scam_rules
 from impressox_pipelines.airdrops.detector import AirdropDetector
 from impressox_pipelines.airdrops.models import Reason
-from impressox_pipelines.airdrops.scam_model import ScamModel, ScamModelError, fit, rule_features, shipped_model
+from impressox_pipelines.airdrops.scam_model import (
+    ScamModel,
+    ScamModelError,
+    configured_model,
+    fit,
+    rule_features,
+    shipped_model,
+)
 from impressox_pipelines.airdrops.training import read_labelled_posts, train
 from impressox_pipelines.cli import app
 from tests.airdrops.conftest import KEYWORDS, TARGETS, tweet
@@ -102,6 +109,15 @@ def test_a_bad_model_file_is_a_clear_error_naming_it(tmp_path, content, message)
 def test_training_refuses_data_it_cannot_learn_from(texts, labels, message):
     with pytest.raises(ValueError, match=message):
         fit(texts, [[] for _ in texts], labels)
+
+
+def test_a_setting_names_the_shipped_model_none_or_a_file(model, tmp_path):
+    assert configured_model("") is shipped_model() and configured_model("  ") is shipped_model()
+    assert configured_model("none") is None and configured_model("None") is None
+    model.save(tmp_path / "m.json")
+    assert configured_model(str(tmp_path / "m.json")).vocabulary == model.vocabulary
+    with pytest.raises(ScamModelError, match="cannot read scam model"):
+        configured_model(str(tmp_path / "absent.json"))
 
 
 def test_hostile_text_gets_a_finite_probability(model):
