@@ -82,7 +82,8 @@ def parse_body(body: bytes | str, operation: str | None = None, *, scraped_at: d
     """Decode and parse one response body (bytes or text as received).
 
     Never raises for bad input: a body that is not JSON gives `failure` "html_page" (an HTML error or
-    login page), "empty_body" or "truncated_json: <decoder message>".
+    login page), "empty_body" or "truncated_json: <decoder message>"; JSON that is not an X GraphQL
+    response gives "not_a_json_object: <type>" or "not_graphql: …".
     """
     stripped = body.lstrip()[:1] if body else b""
     if not stripped:
@@ -125,6 +126,10 @@ def parse_payload(payload: Any, operation: str | None = None, *, scraped_at: dat
     walker.visit(payload)
     if isinstance(data, dict) and operation in OPERATIONS and not walker.saw_instructions:
         result.failure = "no_timeline: no `instructions` at any known path (layout changed?)"
+    elif "data" not in payload and not walker.tweets and not walker.references and not walker.saw_instructions \
+            and result.top_cursor is None and result.bottom_cursor is None:
+        # An entry fragment has a tweet or a cursor; anything else is not an X GraphQL response at all.
+        result.failure = "not_graphql: no `data`, `errors`, tweet or timeline entry in the object"
     stamp = scraped_at or datetime.now(UTC)
     for tid, obj in walker.tweets.items():
         try:

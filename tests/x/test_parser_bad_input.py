@@ -116,12 +116,21 @@ def test_entities_are_unescaped_exactly_once(search_payload):
         (b'{"errors": [{"message": "Rate limit exceeded", "code": 88}]}', "graphql_error"),
         (b'{"data": {"search_by_raw_query": {}}}', "no_timeline"),
         (b"[1, 2]", "not_a_json_object"),
+        (b'{"hello": "world"}', "not_graphql"),
+        (b'{"entryId": "who-to-follow-1", "content": {"items": []}}', "not_graphql"),
     ],
 )
 def test_unusable_responses_give_a_reason_instead_of_raising(body, failure):
     result = parse_body(body, "SearchTimeline")
     assert result.failure is not None and result.failure.startswith(failure)
     assert result.tweets == [] and result.failure_count == 1
+
+
+def test_a_single_timeline_entry_is_still_parsed(search_payload):
+    entries = search_payload["data"]["search_by_raw_query"]["search_timeline"]["timeline"]["instructions"][0]["entries"]
+    entry = next(e for e in entries if e["entryId"].startswith("tweet-"))
+    result = parse_payload(entry, "SearchTimeline")
+    assert result.failure is None and len(result.tweets) == 1
 
 
 def test_truncated_real_capture_is_reported_not_raised():
