@@ -20,16 +20,11 @@ from impressox_pipelines.market.candles import (
 )
 from impressox_pipelines.market.demo_rules import DEMO_PAIRS, demo_rule_set
 from impressox_pipelines.market.feed import PriceFeedError
+from impressox_pipelines.market.feed_state import ExchangeInfoCache, take_polite_snapshot
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.market.prices import MalformedResponse
-from impressox_pipelines.market.snapshot import (
-    SNAPSHOT_INDEXES,
-    SNAPSHOTS_COLLECTION,
-    Snapshot,
-    store_snapshot,
-    take_snapshot,
-)
-from impressox_pipelines.market.symbols import BinanceMarkets, Pair, SymbolError, parse_pair
+from impressox_pipelines.market.snapshot import SNAPSHOT_INDEXES, SNAPSHOTS_COLLECTION, Snapshot, store_snapshot
+from impressox_pipelines.market.symbols import Pair, SymbolError, parse_pair
 from impressox_pipelines.market.ticks import run_tick
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources.mongo import MongoResource
@@ -92,8 +87,9 @@ def capture_snapshot(
     invalid: dict[str, str] = {}
     pairs = _pairs(config.watchlist, redis, invalid)
     with price_feed.client() as client:
-        snapshot = take_snapshot(client, pairs, price_feed.coingecko_id_map(), sources=config.sources,
-                                 max_wait_s=config.poll_interval_s)
+        polite = take_polite_snapshot(redis.get_client(), client, pairs, price_feed.coingecko_id_map(),
+                                      sources=config.sources, max_wait_s=config.poll_interval_s)
+    snapshot = polite.snapshot
     collection = mongo.collection(SNAPSHOTS_COLLECTION, SNAPSHOT_INDEXES)
     inserted, already = store_snapshot(collection, snapshot)
     advanced = write_quotes(redis.get_client(), snapshot.quotes.values())
@@ -102,6 +98,8 @@ def capture_snapshot(
     for source, report in snapshot.sources.items():
         if report.skipped:
             log.warning(f"{source} skipped this cycle: {report.skipped}")
+    if polite.exchange_info_note:
+        log.warning(f"binance {polite.exchange_info_note}")
     metadata = {
         "pairs_requested": len(pairs),
         "pairs_priced": len(snapshot.quotes),
@@ -115,6 +113,9 @@ def capture_snapshot(
                    "skipped": r.skipped}
             for name, r in snapshot.sources.items()
         }),
+        "sources_resting": dg.MetadataValue.json({s: r.as_metadata() for s, r in polite.resting.items()}),
+        "rests_recorded": dg.MetadataValue.json({s: r.as_metadata() for s, r in polite.rested.items()}),
+        "exchange_info": polite.exchange_info or "not used",
         "preview": dg.MetadataValue.md(_preview(snapshot)),
     }
     return snapshot, metadata
@@ -129,9 +130,14 @@ def price_snapshots(
     redis: RedisResource,
 ) -> dg.MaterializeResult:
     """The latest spot price of every watched pair (the watchlist plus the pairs of active rules): from
-    Binance's ticker first, CoinGecko for the rest. Appended to MongoDB `price_snapshots` (unique per
-    pair, source and timestamp) and written to the Redis latest-price cache the rule sensor reads. A
-    null, zero or unparseable price marks the pair missing for this snapshot; it is never stored."""
+    Binance's ticker first, CoinGecko for the rest. A source resting after a 429 (recorded in Redis by
+    any run or the rule sensor, see `market.feed_state`) is not asked: the next source prices its pairs,
+    and the metadata names the rest (`sources_resting`: until when, the Retry-After asked); a 429 this
+    run does not wait out puts the source to rest (`rests_recorded`). Binance's exchange info comes from
+    the hour-long cache in Redis (`exchange_info`: `redis` or `binance`). Appended to MongoDB
+    `price_snapshots` (unique per pair, source and timestamp) and written to the Redis latest-price
+    cache the rule sensor reads. A null, zero or unparseable price marks the pair missing for this
+    snapshot; it is never stored."""
     _, metadata = capture_snapshot(context.log, config, price_feed, mongo, redis)
     return dg.MaterializeResult(metadata=metadata)
 
@@ -192,7 +198,7 @@ def price_candles(
     written: dict[tuple[str, str], set[datetime]] = {}
     with price_feed.client() as client:
         try:
-            markets = BinanceMarkets(client.exchange_info(max_wait_s=config.max_retry_after_s).body)
+            markets = ExchangeInfoCache(redis.get_client()).markets(client, max_wait_s=config.max_retry_after_s)
         except (PriceFeedError, MalformedResponse) as exc:
             markets = None
             notes.append(f"binance exchangeInfo unavailable, CoinGecko only: {exc}")

@@ -20,7 +20,7 @@ def explain(
     tweet_id: str = typer.Argument(..., help="The id (`rest_id`) of a tweet stored in MongoDB `tweets`."),
     keywords_file: Path | None = typer.Option(None, help="Keywords file (default: the shipped one)."),
     target_accounts_file: Path | None = typer.Option(None, help="Target accounts file (default: the shipped one)."),
-    scam_flag_threshold: float | None = typer.Option(None, callback=finite_positive,
+    scam_flag_threshold: float | None = typer.Option(None, parser=finite_positive,
                                                      help="Scam risk that flags, > 0 (default: the detector's)."),
     scam_model_file: str = typer.Option("", help="Scam text model file; empty: the shipped one; 'none': rules only."),
 ) -> None:

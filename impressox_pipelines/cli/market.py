@@ -6,9 +6,10 @@ stores by default, production ones when their variables are set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,6 +18,8 @@ import typer
 from impressox_pipelines.cli import app
 from impressox_pipelines.market.rules import Direction
 from impressox_pipelines.market.symbols import Pair
+
+DEFAULT_WINDOW_S = 3600
 
 rules_app = typer.Typer(help="Price rules in Redis (the format is in docs/market.md).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -53,11 +56,30 @@ def _pair(symbol: str) -> Pair:
         raise typer.BadParameter(str(exc), param_hint="'--symbol'") from None
 
 
-def _day(value: str, option: str) -> datetime:
+def _day(value: str, option: str) -> date:
+    """A `YYYY-MM-DD` day exactly (zero-padded, as partition keys are written): `strptime` would also take
+    `2026-1-5` and `date.fromisoformat` `20260105` or `2026-W01-1`, each a second spelling of one day."""
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, flags=re.ASCII):
+            return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a day (YYYY-MM-DD expected)", param_hint=f"'{option}'") from None
+        pass
+    raise typer.BadParameter(f"{value!r} is not a day (YYYY-MM-DD expected)", param_hint=f"'{option}'")
+
+
+def _refuse_ignored(kind: str, recurring: bool, given: dict[str, bool]) -> None:
+    """Refuse an option the rule would ignore, naming it and the option that makes it meaningless: it is a
+    mistake in the command (a forgotten --pct or --recurring), never a silent no-op."""
+    if kind != "pct":
+        for option, what in (("--window", "window"), ("--direction", "direction")):
+            if given[option]:
+                raise typer.BadParameter(f"{option} is for --pct rules only; --{kind} fires when the price "
+                                         f"crosses the threshold, so it takes no {what}", param_hint=f"'{option}'")
+    if not recurring:
+        for option in ("--cooldown", "--hysteresis"):
+            if given[option]:
+                raise typer.BadParameter(f"{option} is for --recurring rules only; a one-shot rule is disabled "
+                                         f"when it fires and never re-arms", param_hint=f"'{option}'")
 
 
 # A RuleError message starts with the rule field it is about (market/rules.py): the option that sets it.
@@ -73,34 +95,39 @@ def add(
     above: str | None = typer.Option(None, help="Fire when the price crosses above this."),
     below: str | None = typer.Option(None, help="Fire when the price crosses below this."),
     pct: str | None = typer.Option(None, help="Fire on a move of this many percent within --window."),
-    direction: Direction = typer.Option(Direction.EITHER, help="For --pct: the direction of the move."),
-    window: int = typer.Option(3600, help="For --pct: window in seconds."),
+    direction: Direction | None = typer.Option(None, help="For --pct: the direction of the move [default: either]."),
+    window: int | None = typer.Option(None, help=f"For --pct: window in seconds [default: {DEFAULT_WINDOW_S}]."),
     recurring: bool = typer.Option(False, help="Fire again after re-arming (default: one-shot)."),
-    cooldown: int = typer.Option(0, help="Seconds after firing before the rule may re-arm."),
-    hysteresis: str = typer.Option("0.5", help="Percent the price must retreat before re-arming."),
+    cooldown: int | None = typer.Option(None, help="For --recurring: seconds after firing before the rule may "
+                                                   "re-arm [default: 0]."),
+    hysteresis: str | None = typer.Option(None, help="For --recurring: percent the price must retreat before "
+                                                     "re-arming [default: 0.5]."),
     expires: str | None = typer.Option(None, help="Expiry: ISO-8601 time or epoch seconds."),
     label: str = typer.Option("", help="Free text shown with the alert."),
     disabled: bool = typer.Option(False, help="Store the rule disabled."),
 ) -> None:
     """Add or replace a rule and index it (an edited rule starts again armed)."""
     from impressox_pipelines.market.index import RuleIndex
-    from impressox_pipelines.market.rules import Kind, Rule, RuleError, parse_time
+    from impressox_pipelines.market.rules import DEFAULT_HYSTERESIS_PCT, Kind, Rule, RuleError, parse_time
 
     chosen = [(k, v) for k, v in (("above", above), ("below", below), ("pct", pct)) if v is not None]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --above, --below, --pct")
     kind, value = chosen[0]
+    _refuse_ignored(kind, recurring, {"--window": window is not None, "--direction": direction is not None,
+                                      "--cooldown": cooldown is not None, "--hysteresis": hysteresis is not None})
     pair = _pair(symbol)
-    amount, hysteresis_pct = _decimal(value, f"--{kind}"), _decimal(hysteresis, "--hysteresis")
+    amount = _decimal(value, f"--{kind}")
+    hysteresis_pct = DEFAULT_HYSTERESIS_PCT if hysteresis is None else _decimal(hysteresis, "--hysteresis")
     try:
         rule = Rule(
             id=rule_id, owner_chat_id=owner, pair=pair,
             kind=Kind.PCT_CHANGE if kind == "pct" else Kind(kind),
             threshold=amount if kind != "pct" else None,
             pct=amount if kind == "pct" else None,
-            direction=direction if kind == "pct" else None,
-            window_s=window if kind == "pct" else None,
-            recurring=recurring, cooldown_s=cooldown, hysteresis_pct=hysteresis_pct,
+            direction=(direction or Direction.EITHER) if kind == "pct" else None,
+            window_s=(DEFAULT_WINDOW_S if window is None else window) if kind == "pct" else None,
+            recurring=recurring, cooldown_s=cooldown or 0, hysteresis_pct=hysteresis_pct,
             expires_at=parse_time(expires) if expires else None, enabled=not disabled, label=label,
         )
     except RuleError as exc:
@@ -165,9 +192,11 @@ def backtest_command(
 
     if interval not in INTERVAL_MS:
         raise typer.BadParameter(f"{interval!r} is not one of {', '.join(INTERVAL_MS)}", param_hint="'--interval'")
-    first, last = _day(start, "--start"), _day(end, "--end") + timedelta(days=1)
-    if last <= first:
-        raise typer.BadParameter(f"--end {end} is before --start {start}", param_hint="'--end'")
+    first_day, last_day = _day(start, "--start"), _day(end, "--end")
+    if last_day < first_day:
+        raise typer.BadParameter(f"--end {last_day} is before --start {first_day}", param_hint="'--end'")
+    first = datetime.combine(first_day, time(), tzinfo=UTC)
+    last = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=UTC)
     with _stores() as (db, client):
         rule, _, problem = RuleIndex(client).get(rule_id)
         if rule is None:
@@ -175,7 +204,7 @@ def backtest_command(
             raise typer.Exit(1)
         closes = list(stored_closes(db[CANDLES_COLLECTION], str(rule.pair), interval, first, last))
     if not closes:
-        typer.echo(f"no {interval} candles of {rule.pair} stored between {start} and {end}; "
+        typer.echo(f"no {interval} candles of {rule.pair} stored between {first_day} and {last_day}; "
                    f"materialize price_candles for those days first", err=True)
         raise typer.Exit(1)
     result = backtest(rule, closes)

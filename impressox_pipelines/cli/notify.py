@@ -80,6 +80,17 @@ def send(
     typer.echo(f"enqueued {entry}")
 
 
+# An InvalidPreferences message starts with the field it is about (notify/preferences.py): the option
+# that sets it. Longest first, so `quiet_hours.mode` is not taken for `quiet_hours`.
+_OPTION_OF_FIELD = {"quiet_hours.mode": "'--quiet-mode'", "quiet_hours": "'--quiet'", "time ": "'--quiet'",
+                    "watch_symbols": "'--watch'", "keywords": "'--keywords'", "timezone": "'--timezone'",
+                    "chat_id": "'CHAT_ID'"}
+
+
+def _option_of(message: str) -> str | None:
+    return next((option for field, option in _OPTION_OF_FIELD.items() if message.startswith(field)), None)
+
+
 def _show(prefs: Any) -> str:
     return json.dumps(prefs.to_document(), default=str, ensure_ascii=False)
 
@@ -90,7 +101,8 @@ def set_preferences(
     subscribe: list[str] = typer.Option([], help="Subscribe to a topic: price_alerts, airdrops, digest."),
     unsubscribe: list[str] = typer.Option([], help="Unsubscribe from a topic."),
     keywords: str = typer.Option(None, help="Comma-separated airdrop keywords (empty string clears)."),
-    watch: str = typer.Option(None, help="Comma-separated symbols for the digest (e.g. BTC,ETH)."),
+    watch: str = typer.Option(None, help="Comma-separated symbols or pairs for the digest (e.g. BTC,ETH/BTC; "
+                                         "empty string clears)."),
     timezone: str = typer.Option(None, help="IANA time zone, e.g. Europe/Berlin."),
     digest_hour: int = typer.Option(None, min=0, max=23, help="Local hour of the daily digest."),
     quiet: str = typer.Option(None, help="Quiet hours HH:MM-HH:MM (local), or 'off'."),
@@ -128,7 +140,7 @@ def set_preferences(
         # before the stores are opened, so bad input touches nothing.
         apply_changes(None, changes)
     except InvalidPreferences as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint=_option_of(str(exc))) from None
     with _stores() as (db, _):
         prefs = PreferenceStore(db).update(changes)
     typer.echo(_show(prefs))

@@ -168,7 +168,7 @@ def build_checks(timeout_s: float) -> list[Check]:
 @app.command()
 def doctor(
     skip: list[str] = typer.Option([], "--skip", help="Leave out a check by name (repeatable), e.g. chromium."),
-    timeout: float = typer.Option(20.0, callback=finite_positive, help="Seconds each service check may take."),
+    timeout: float = typer.Option(20.0, parser=finite_positive, help="Seconds each service check may take."),
 ) -> None:
     """Check every configured dependency: one line per check with its latency and verdict.
 

@@ -17,6 +17,7 @@ sent in `x-cg-demo-api-key` (demo plan) or `x-cg-pro-api-key` (pro plan); it nev
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,14 +77,18 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date, RFC 9110 §10.2.3)."""
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date, RFC 9110 §10.2.3); None when
+    absent or unreadable (`soon`, `inf`, `nan`). A date in the past is 0. How long to actually stay away
+    (capped, with a default for None) is `market.feed_state.rest_seconds`."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

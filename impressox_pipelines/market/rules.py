@@ -22,6 +22,7 @@ All prices are `Decimal`; times are aware UTC datetimes; `seq` counts the times 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,7 @@ from impressox_pipelines.market.symbols import Pair, SymbolError, parse_pair
 HUNDRED = Decimal(100)
 DEFAULT_HYSTERESIS_PCT = Decimal("0.5")
 MAX_WINDOW_S = 30 * 24 * 3600
+MAX_COOLDOWN_S = 365 * 24 * 3600
 # \Z, not $: `$` also matches before a trailing newline, which would let "id\n" through.
 _RULE_ID = re.compile(r"\A[A-Za-z0-9_.:-]{1,64}\Z")
 _CHAT_ID = re.compile(r"\A(-?\d{1,20}|@[A-Za-z0-9_]{5,32})\Z")
@@ -99,19 +101,25 @@ class Rule:
         if self.kind in (Kind.ABOVE, Kind.BELOW):
             if self.threshold is None or not self.threshold.is_finite() or self.threshold <= 0:
                 raise RuleError(f"threshold {self.threshold}: a positive price expected for {self.kind}")
+            if why := _out_of_range(self.threshold):
+                raise RuleError(f"threshold {self.threshold}: a positive price expected for {self.kind} ({why})")
         else:
             if self.pct is None or not self.pct.is_finite() or self.pct <= 0:
                 raise RuleError(f"pct {self.pct}: a positive percentage expected")
+            if why := _out_of_range(self.pct):
+                raise RuleError(f"pct {self.pct}: a positive percentage expected ({why})")
             if self.direction == Direction.DOWN and self.pct >= HUNDRED:
                 raise RuleError(f"pct {self.pct}: a price cannot fall by 100% or more")
             if self.direction is None:
                 raise RuleError("direction: up, down or either expected for pct_change")
             if self.window_s is None or not 60 <= self.window_s <= MAX_WINDOW_S:
                 raise RuleError(f"window_s {self.window_s}: between 60 and {MAX_WINDOW_S} seconds expected")
-        if self.cooldown_s < 0:
-            raise RuleError(f"cooldown_s {self.cooldown_s}: not negative expected")
+        if not 0 <= self.cooldown_s <= MAX_COOLDOWN_S:
+            raise RuleError(f"cooldown_s {self.cooldown_s}: between 0 and {MAX_COOLDOWN_S} seconds expected")
         if not self.hysteresis_pct.is_finite() or not Decimal(0) <= self.hysteresis_pct < 50:
             raise RuleError(f"hysteresis_pct {self.hysteresis_pct}: between 0 and 50 expected")
+        if why := _out_of_range(self.hysteresis_pct):
+            raise RuleError(f"hysteresis_pct {self.hysteresis_pct}: between 0 and 50 expected ({why})")
 
     @property
     def rearm_level(self) -> Decimal:
@@ -229,6 +237,21 @@ class Rule:
             enabled=flag("enabled", True),
             label=text("label")[:200],
         )
+
+
+def _out_of_range(value: Decimal) -> str:
+    """Why a finite, non-zero `value` is no number a rule can hold, or '' when it is one.
+
+    Decimal itself takes `1E+999999999` and `1E-999999999`, but the index scores rules by the float of
+    their threshold or percentage (inf, or 0) and the re-arm arithmetic overflows the decimal context, so a
+    rule's numbers must stay finite and non-zero as floats.
+    """
+    if value == 0:
+        return ""
+    as_float = float(value)
+    if math.isinf(as_float):
+        return "too large: it overflows to infinity"
+    return "too small: it rounds to 0" if as_float == 0 else ""
 
 
 def parse_time(raw: str) -> datetime:

@@ -8,7 +8,7 @@ Stored in MongoDB `price_snapshots`, one document per (pair, source, timestamp).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,8 @@ class SourceReport:
     received: int = 0
     latency_s: float = 0.0
     skipped: str | None = None
-    retry_after_s: float | None = None  # the source's Retry-After when it rate-limited this snapshot
+    rate_limited: bool = False  # it answered 429/418 (Binance's ban) and gave nothing
+    retry_after_s: float | None = None  # its Retry-After then (None when absent or unreadable)
 
 
 @dataclass
@@ -54,13 +55,15 @@ def take_snapshot(
     *,
     sources: Sequence[str] = SOURCES,
     max_wait_s: float = 60.0,
-    binance_markets: BinanceMarkets | None = None,
+    binance_markets: BinanceMarkets | Callable[[], BinanceMarkets] | None = None,
 ) -> Snapshot:
     """Price every pair from the first source in `sources` that has it.
 
     `max_wait_s` is the longest `Retry-After` worth waiting for (the poll interval): a longer one skips
     that source for this snapshot and the next source is asked. `binance_markets` (Binance's exchange
-    info, parsed) saves its request when the caller keeps it between snapshots.
+    info, parsed) saves its request when the caller keeps it between snapshots; a callable is called
+    only when Binance is asked, and what it raises skips Binance like a failed request (see
+    `market.feed_state.ExchangeInfoCache`).
     """
     snapshot = Snapshot(taken_at=datetime.now(UTC))
     todo = {str(p): p for p in sorted(set(pairs))}
@@ -75,6 +78,7 @@ def take_snapshot(
             quotes, missing = fetch(client, todo, ids, report, max_wait_s, binance_markets)
         except (PriceFeedError, MalformedResponse) as exc:
             report.skipped = str(exc)
+            report.rate_limited = isinstance(exc, RateLimited)
             report.retry_after_s = exc.retry_after_s if isinstance(exc, RateLimited) else None
             for name in todo:
                 reasons[name].append(str(exc))
@@ -88,20 +92,13 @@ def take_snapshot(
     return snapshot
 
 
-def binance_markets(client: PriceFeedClient, max_wait_s: float = 60.0) -> BinanceMarkets:
-    """Binance's markets from `/api/v3/exchangeInfo`.
-
-    Raises:
-        PriceFeedError, MalformedResponse: as `take_snapshot` reports them.
-    """
-    return BinanceMarkets(client.exchange_info(max_wait_s=max_wait_s).body)
-
-
 def _from_binance(client, todo, ids, report, max_wait_s, markets):
     info_latency = 0.0
     if markets is None:
         info = client.exchange_info(max_wait_s=max_wait_s)
         markets, info_latency = BinanceMarkets(info.body), info.latency_s
+    elif callable(markets):
+        markets = markets()
     wanted, missing = {}, {}
     for name, pair in todo.items():
         try:

@@ -4,12 +4,12 @@ The caller keeps `seen` — pair → `(epoch ms, price)` of the last price it ev
 (the sensor keeps it in its cursor); a pair is evaluated only when its cached price is newer.
 `stale_watched_pairs` and `refresh_quotes` let the sensor price the pairs of active rules whose cached
 price has grown old, so an alert waits for the rule sensor's interval, not for the next `price_snapshots`
-run.
+run; both honour the rests and the exchange info shared in Redis (`market.feed_state`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,10 +17,10 @@ from typing import Any
 
 from impressox_pipelines.market.cache import build_observations, read_latest, write_quotes
 from impressox_pipelines.market.feed import PriceFeedClient
+from impressox_pipelines.market.feed_state import PoliteSnapshot, take_polite_snapshot
 from impressox_pipelines.market.index import Evaluation, RuleIndex
 from impressox_pipelines.market.prices import to_epoch_ms
-from impressox_pipelines.market.snapshot import SOURCES, Snapshot, take_snapshot
-from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, parse_pair
+from impressox_pipelines.market.symbols import CoinGeckoIds, parse_pair
 
 
 @dataclass
@@ -55,16 +55,11 @@ def stale_watched_pairs(redis_client: Any, max_age_s: float, now: datetime | Non
     return [name for name in sorted(watched) if name not in cached or cached[name].ms < now_ms - max_age_s * 1000]
 
 
-def refresh_quotes(
-    redis_client: Any, feed: PriceFeedClient, ids: CoinGeckoIds, pairs: list[str],
-    markets: BinanceMarkets | None = None, sources: Sequence[str] = SOURCES,
-) -> Snapshot:
-    """Price `pairs` from `sources` and write the quotes to the latest-price cache and its history (not
-    to MongoDB: `price_snapshots` keeps the record). A rate limit is never waited for: the source is
-    skipped and its `Retry-After` reported (`snapshot.sources[name].retry_after_s`) so the caller can
-    leave it alone until then; a pair no source priced keeps its cached price and is named in the
-    snapshot's `missing`."""
-    snapshot = take_snapshot(feed, [parse_pair(name) for name in pairs], ids, sources=sources, max_wait_s=0.0,
-                             binance_markets=markets)
-    write_quotes(redis_client, snapshot.quotes.values())
-    return snapshot
+def refresh_quotes(redis_client: Any, feed: PriceFeedClient, ids: CoinGeckoIds, pairs: list[str]) -> PoliteSnapshot:
+    """Price `pairs` from the sources not resting and write the quotes to the latest-price cache and its
+    history (not to MongoDB: `price_snapshots` keeps the record). A rate limit is never waited for: the
+    source is skipped and put to rest for every process (`PoliteSnapshot.rested`); a pair no source
+    priced keeps its cached price and is named in the snapshot's `missing`."""
+    polite = take_polite_snapshot(redis_client, feed, [parse_pair(name) for name in pairs], ids, max_wait_s=0.0)
+    write_quotes(redis_client, polite.snapshot.quotes.values())
+    return polite

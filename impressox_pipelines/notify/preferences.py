@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo import ReturnDocument
 
+from impressox_pipelines.market.symbols import SymbolError, parse_pair
+
 PREFERENCES_COLLECTION = "user_preferences"
 TOPICS = ("price_alerts", "airdrops", "digest")
 QUIET_MODES = ("silent", "defer")
@@ -140,13 +142,26 @@ def _bool(name: str, value: Any) -> bool:
     return value
 
 
-def _strings(name: str, value: Any, limit: int, *, upper: bool = False) -> tuple[str, ...]:
+def _strings(name: str, value: Any, limit: int) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidPreferences(f"{name} must be a list of strings")
     cleaned = [v.strip() for v in value if v.strip()]
     if len(cleaned) > limit or any(len(v) > 100 for v in cleaned):
         raise InvalidPreferences(f"{name}: at most {limit} entries of at most 100 characters")
-    return tuple(dict.fromkeys(v.upper() if upper else v for v in cleaned))
+    return tuple(dict.fromkeys(cleaned))
+
+
+def _watch_symbols(value: Any) -> tuple[str, ...]:
+    """Watched symbols as the market monitor names pairs: `BTC` for BTC/USD (the default quote), `ETH/BTC`
+    otherwise, so `btc`, `BTC/USD` and `btc-usd` are one entry; a malformed one refuses the update."""
+    canonical = []
+    for text in _strings("watch_symbols", value, MAX_SYMBOLS):
+        try:
+            pair = parse_pair(text)
+        except SymbolError as exc:
+            raise InvalidPreferences(f"watch_symbols: {exc}") from None
+        canonical.append(pair.base if pair.quote == "USD" else str(pair))
+    return tuple(dict.fromkeys(canonical))
 
 
 def parse_preferences_chat_id(value: Any) -> int:
@@ -172,13 +187,14 @@ def apply_changes(current: Preferences | None, changes: Mapping[str, Any]) -> Pr
 
     `changes` fields (all optional except `chat_id`): `subscriptions` (object topic → bool, topics
     price_alerts/airdrops/digest; `keywords` may also be given inside it), `keywords` (strings),
-    `watch_symbols` (strings, upper-cased), `timezone` (IANA name), `quiet_hours` (`{"start": "HH:MM",
-    "end": "HH:MM", "mode": "silent"|"defer"}` or null), `muted` (bool), `digest_hour` (0–23),
-    `active` (bool; true again after the user unblocked the bot).
+    `watch_symbols` (symbols or pairs as `market.symbols.parse_pair` reads them, stored upper-case with
+    `/USD` dropped: `btc-usd` → `BTC`, `eth/btc` → `ETH/BTC`; `[]` clears), `timezone` (IANA name),
+    `quiet_hours` (`{"start": "HH:MM", "end": "HH:MM", "mode": "silent"|"defer"}` or null), `muted`
+    (bool), `digest_hour` (0–23), `active` (bool; true again after the user unblocked the bot).
 
     Raises:
         InvalidPreferences: naming the first field that is unknown, `$`-prefixed or dotted, or of the
-            wrong type or range.
+            wrong type or range, or the first watched symbol that is not a pair.
     """
     _check_keys(changes)
     unknown = sorted(set(changes) - set(UPDATE_FIELDS))
@@ -207,7 +223,7 @@ def apply_changes(current: Preferences | None, changes: Mapping[str, Any]) -> Pr
     if "keywords" in changes:
         updates["keywords"] = _strings("keywords", changes["keywords"], MAX_KEYWORDS)
     if "watch_symbols" in changes:
-        updates["watch_symbols"] = _strings("watch_symbols", changes["watch_symbols"], MAX_SYMBOLS, upper=True)
+        updates["watch_symbols"] = _watch_symbols(changes["watch_symbols"])
     if "timezone" in changes:
         name = changes["timezone"]
         try:

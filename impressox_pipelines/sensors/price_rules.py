@@ -2,8 +2,10 @@
 
 Each tick first prices the watched pairs whose cached price is older than half the sensor's interval
 (`market.ticks.refresh_quotes`: one request to Binance, CoinGecko for the rest, never waiting out a
-rate limit), then reads the latest-price cache, asks the rule index for the rules whose state can change
-(`market.ticks.run_tick`), applies re-arm/cooldown/expiry transitions, and requests one
+rate limit; a source resting after a 429, whoever received it, is not asked, and Binance's exchange
+info comes from the hour-long cache in Redis — see `market.feed_state`), then reads the latest-price
+cache, asks the rule index for the rules whose state can change (`market.ticks.run_tick`), applies
+re-arm/cooldown/expiry transitions, and requests one
 `price_alert_job` run per newly triggered rule with `run_key = "<rule_id>:<seq>"`: a repeated tick or a
 slow run yields the same key, which Dagster launches only once. The cursor (JSON: pair → last evaluated
 `[epoch ms, price]`) is stored by Dagster, so crossings are measured from the last evaluated price
@@ -17,17 +19,12 @@ schedules.
 
 import json
 import os
-import time
 
 import dagster as dg
 
 from impressox_pipelines.assets.notify import deliver_outbox_entry
 from impressox_pipelines.market.alerts import ALERTS_COLLECTION, record_and_enqueue
-from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError, RateLimited
 from impressox_pipelines.market.index import RuleIndex, Trigger
-from impressox_pipelines.market.prices import MalformedResponse
-from impressox_pipelines.market.snapshot import SOURCES, binance_markets
-from impressox_pipelines.market.symbols import BinanceMarkets
 from impressox_pipelines.market.ticks import refresh_quotes, run_tick, stale_watched_pairs
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.price_feed import PriceFeedResource
@@ -36,7 +33,6 @@ from impressox_pipelines.resources.telegram import TelegramResource
 
 INTERVAL_VARIABLE = "IMPRESSOX_PRICE_RULE_INTERVAL_S"
 DEFAULT_INTERVAL_S = 10
-MARKETS_TTL_S = 3600  # Binance's exchange info (megabytes) is fetched once an hour, not every tick
 
 
 class PriceAlertConfig(dg.Config):
@@ -88,35 +84,6 @@ def price_alert_job() -> None:
 
 
 def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
-    markets: dict[str, tuple[float, BinanceMarkets]] = {}  # binance URL → (expiry, markets), per process
-    # source → monotonic time until which its Retry-After asks us to stay away (Binance bans IPs that
-    # keep asking after a 429), per process.
-    resting: dict[str, float] = {}
-
-    def rest(source: str, retry_after_s: float | None) -> None:
-        if retry_after_s is not None:
-            resting[source] = time.monotonic() + retry_after_s
-
-    def awake() -> list[str]:
-        return [s for s in SOURCES if resting.get(s, 0.0) <= time.monotonic()]
-
-    def cached_markets(context: dg.SensorEvaluationContext, feed: PriceFeedClient) -> BinanceMarkets | None:
-        url = feed.settings.binance_url
-        expiry, known = markets.get(url, (0.0, None))
-        if known is not None and expiry > time.monotonic():
-            return known
-        if "binance" not in awake():
-            return None
-        try:
-            known = binance_markets(feed, max_wait_s=0.0)
-        except (PriceFeedError, MalformedResponse) as exc:
-            context.log.warning(f"binance exchange info unavailable this tick: {exc}")
-            if isinstance(exc, RateLimited):
-                rest("binance", exc.retry_after_s)
-            return None
-        markets[url] = (time.monotonic() + MARKETS_TTL_S, known)
-        return known
-
     @dg.sensor(
         name="price_rule_sensor",
         job=price_alert_job,
@@ -131,19 +98,19 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
         client = redis.get_client()
         stale = stale_watched_pairs(client, max_age_s=interval_s / 2)
         priced = 0
-        if stale and awake():
+        if stale:
             with price_feed.client(max_attempts=1) as feed:
-                markets_now = cached_markets(context, feed)
-                # awake() again: fetching the exchange info may itself have been rate limited.
-                snapshot = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale, markets_now, awake())
-            priced = len(snapshot.quotes)
-            for source, report in snapshot.sources.items():
-                rest(source, report.retry_after_s)
-            for name, reason in snapshot.missing.items():
+                polite = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale)
+            priced = len(polite.snapshot.quotes)
+            if polite.exchange_info_note:
+                context.log.warning(f"binance {polite.exchange_info_note}")
+            for source, report in polite.snapshot.sources.items():
+                if report.skipped:
+                    context.log.warning(f"{source} skipped this tick: {report.skipped}")
+            for rest in polite.rested.values():
+                context.log.warning(f"rate limited, for every process: {rest.reason}")
+            for name, reason in polite.snapshot.missing.items():
                 context.log.warning(f"{name}: not priced this tick: {reason}")
-        elif stale:
-            context.log.warning(f"{len(stale)} stale pair(s) not priced: every source asked us to wait "
-                                f"({', '.join(f'{s} {resting[s] - time.monotonic():.0f} s' for s in SOURCES)})")
         tick = run_tick(client, seen)
         new_cursor = json.dumps({"prices": {pair: list(v) for pair, v in sorted(tick.seen.items())}})
         if tick.evaluation is None:

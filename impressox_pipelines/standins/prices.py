@@ -20,7 +20,9 @@ Data:
   `GetMarketChart`), and its 429 body is `issue_snippets/coingecko_429_rate_limit.json`.
 
 Control (JSON bodies):
-- `POST /_admin/price` `{"pair": "BTC/USD", "price": "101000"}` pins a pair on both APIs (`null` unpins).
+- `POST /_admin/price` `{"pair": "BTC/USD", "price": "101000"}` pins a pair on both APIs (`null` unpins);
+  a pin of 0 is served as 0, as the real APIs serve a halted market; a negative, non-finite or
+  non-numeric price (or a malformed pair) is refused with 400 `{"error": …}`.
 - `POST /_admin/fault` `{"service": "coingecko"|"binance", "kind": "rate_limit"|"server_error"|"html"|
   "malformed"|"value", "times": 1, "retry_after": 119, "status": 503, "value": null}` makes the next
   `times` answers of that service fail that way (`times: -1` until reset); `value` replaces every
@@ -38,7 +40,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from impressox_pipelines.market.symbols import DEFAULT_COINGECKO_IDS, parse_pair
+from impressox_pipelines.market.symbols import DEFAULT_COINGECKO_IDS, SymbolError, parse_pair
 
 DEFAULT_SPEED = 300.0
 _OCTAVES = 17
@@ -137,6 +139,34 @@ class _State:
 
 def _fmt8(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.00000001')):f}"
+
+
+def _pin_price(raw: Any) -> Decimal | None:
+    """The price of a `POST /_admin/price` body: None (unpin), or a decimal the real APIs could serve.
+
+    0 is one (Binance lists a halted market at `"0.00000000"`, CoinGecko a dead coin at 0), so it is pinned
+    and served like any price. A negative, non-finite or non-numeric price is not: those are the
+    `value` fault's to serve.
+
+    Raises:
+        ValueError: saying why the price cannot be pinned.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise ValueError(f"price {json.dumps(raw)[:40]}: a decimal string or number expected (null unpins)")
+    try:
+        price = Decimal(str(raw).strip())
+    except InvalidOperation:
+        price = None
+    if price is None or not price.is_finite() or price < 0:
+        raise ValueError(f"price {str(raw)[:40]!r}: a finite price >= 0 expected; serve hostile values "
+                         f"with POST /_admin/fault {{\"kind\": \"value\"}}")
+    try:
+        _fmt8(price)
+    except InvalidOperation:
+        raise ValueError(f"price {str(raw)[:40]!r}: too large for Binance's 8-decimal price strings") from None
+    return price
 
 
 def _num(value: Decimal | int) -> float | int:
@@ -410,7 +440,8 @@ def create_app(replay_dir: Path | None = None, speed: float = DEFAULT_SPEED) -> 
     # -- Binance --------------------------------------------------------------------------------
 
     def pinned_binance(symbol: str, now: float) -> Decimal | None:
-        return state.pins.get(symbol) or data.live_price(symbol, now)
+        pinned = state.pins.get(symbol)
+        return data.live_price(symbol, now) if pinned is None else pinned
 
     @guarded("binance")
     def ticker_price(request: Request, fault: _Fault | None) -> Response:
@@ -447,7 +478,8 @@ def create_app(replay_dir: Path | None = None, speed: float = DEFAULT_SPEED) -> 
     # -- CoinGecko ------------------------------------------------------------------------------
 
     def pinned_coingecko(coin_id: str, vs: str, now: float) -> Decimal | None:
-        return state.pins.get(f"{coin_id}/{vs}") or data.coingecko_price(coin_id, vs, now)
+        pinned = state.pins.get(f"{coin_id}/{vs}")
+        return data.coingecko_price(coin_id, vs, now) if pinned is None else pinned
 
     @guarded("coingecko")
     def simple_price(request: Request, fault: _Fault | None) -> Response:
@@ -506,9 +538,13 @@ def create_app(replay_dir: Path | None = None, speed: float = DEFAULT_SPEED) -> 
     # -- control --------------------------------------------------------------------------------
 
     async def admin_price(request: Request) -> Response:
-        body = await request.json()
-        pair = parse_pair(body["pair"])
-        price = None if body.get("price") is None else Decimal(str(body["price"]))
+        try:
+            body = await request.json()
+            if not isinstance(body, dict) or not isinstance(body.get("pair"), str):
+                raise ValueError('{"pair": "BTC/USD", "price": "101000"} expected')
+            pair, price = parse_pair(body["pair"]), _pin_price(body.get("price"))
+        except (ValueError, SymbolError) as exc:  # json.JSONDecodeError is a ValueError
+            return JSONResponse({"error": str(exc)}, status_code=400)
         keys = [pair.base + ("USDT" if pair.quote == "USD" else pair.quote)]
         coin_id = DEFAULT_COINGECKO_IDS.get(pair.base)
         if coin_id:

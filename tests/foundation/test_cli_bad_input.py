@@ -23,15 +23,44 @@ CASES = [
     ([*RULE, "--symbol", "BTC", "--above", "inf"], "--above", "threshold Infinity: a positive price expected"),
     ([*RULE, "--symbol", "BTC", "--pct", "nan"], "--pct", "pct NaN: a positive percentage expected"),
     ([*RULE, "--symbol", "BTC", "--pct", "-2"], "--pct", "pct -2: a positive percentage expected"),
+    # Decimal parses these, but no rule can hold them: as floats (the index's scores) they are inf and 0.
+    ([*RULE, "--symbol", "BTC", "--above", "1e999999999"], "--above",
+     "threshold 1E+999999999: a positive price expected for above (too large: it overflows to infinity)"),
+    ([*RULE, "--symbol", "BTC", "--below", "-1e999999999"], "--below",
+     "threshold -1E+999999999: a positive price expected for below"),
+    ([*RULE, "--symbol", "BTC", "--below", "1e-999999999"], "--below",
+     "threshold 1E-999999999: a positive price expected for below (too small: it rounds to 0)"),
+    ([*RULE, "--symbol", "BTC", "--pct", "1e999999999"], "--pct",
+     "pct 1E+999999999: a positive percentage expected (too large"),
+    ([*RULE, "--symbol", "BTC", "--pct", "5", "--recurring", "--hysteresis", "1e-999999999"], "--hysteresis",
+     "hysteresis_pct 1E-999999999: between 0 and 50 expected (too small: it rounds to 0)"),
+    ([*RULE, "--symbol", "BTC", "--pct", "5", "--recurring", "--cooldown", "99999999999999999999"], "--cooldown",
+     "cooldown_s 99999999999999999999: between 0 and 31536000 seconds expected"),
+    # An option the rule kind (or a one-shot rule) ignores is refused, naming both options.
+    ([*RULE, "--symbol", "BTC", "--above", "100", "--window", "600"], "--window",
+     "--window is for --pct rules only; --above fires when the price crosses the threshold"),
+    ([*RULE, "--symbol", "BTC", "--below", "100", "--direction", "up"], "--direction",
+     "--direction is for --pct rules only; --below fires"),
+    ([*RULE, "--symbol", "BTC", "--above", "100", "--cooldown", "60"], "--cooldown",
+     "--cooldown is for --recurring rules only; a one-shot rule is disabled when it fires"),
+    ([*RULE, "--symbol", "BTC", "--pct", "5", "--hysteresis", "1"], "--hysteresis",
+     "--hysteresis is for --recurring rules only"),
     ([*RULE, "--symbol", "BTC", "--pct", "5", "--direction", "sideways"], "--direction",
      "'sideways' is not one of 'up', 'down', 'either'"),
-    ([*RULE, "--symbol", "BTC", "--above", "1", "--cooldown", "-5"], "--cooldown", "cooldown_s -5"),
+    ([*RULE, "--symbol", "BTC", "--above", "1", "--recurring", "--cooldown", "-5"], "--cooldown", "cooldown_s -5"),
     (["rules", "list", "--symbol", "BTC/"], "--symbol", "not a pair: 'BTC/'"),
     ([*BACKTEST, "--start", "2024-01-05", "--end", "2024-01-01"], "--end",
      "--end 2024-01-01 is before --start 2024-01-05"),
     ([*BACKTEST, "--start", "2024-13-05", "--end", "2024-01-01"], "--start",
      "'2024-13-05' is not a day (YYYY-MM-DD expected)"),
     ([*BACKTEST, "--start", "2024-01-01", "--end", "Jan 2"], "--end", "'Jan 2' is not a day (YYYY-MM-DD expected)"),
+    # Other spellings of a day (strptime's unpadded one, fromisoformat's basic and week dates) are refused:
+    # a day is written one way everywhere, as partition keys are.
+    ([*BACKTEST, "--start", "2026-1-5", "--end", "2026-01-06"], "--start",
+     "'2026-1-5' is not a day (YYYY-MM-DD expected)"),
+    ([*BACKTEST, "--start", "2026-01-05", "--end", "20260106"], "--end", "'20260106' is not a day (YYYY-MM-DD"),
+    ([*BACKTEST, "--start", "2026-W01-1", "--end", "2026-01-06"], "--start", "'2026-W01-1' is not a day"),
+    ([*BACKTEST, "--start", "２０２６-01-05", "--end", "2026-01-06"], "--start", "is not a day (YYYY-MM-DD"),
     ([*BACKTEST, "--start", "2024-01-01", "--end", "2024-01-02", "--interval", "7m"], "--interval",
      "'7m' is not one of 1m, 3m, 5m"),
     (["airdrops", "explain", "1", "--scam-flag-threshold", "nan"], "--scam-flag-threshold",
@@ -42,6 +71,11 @@ CASES = [
      "inf is not a finite positive number"),
     (["airdrops", "explain", "1", "--scam-flag-threshold", "0"], "--scam-flag-threshold",
      "0 is not a finite positive number"),
+    (["airdrops", "explain", "1", "--scam-flag-threshold", "1e999999999"], "--scam-flag-threshold",
+     "1e999999999 is not a finite positive number (too large: it overflows to infinity)"),
+    (["airdrops", "explain", "1", "--scam-flag-threshold", "1e-999999999"], "--scam-flag-threshold",
+     "1e-999999999 is not a finite positive number (too small: it rounds to 0)"),
+    (["airdrops", "explain", "1", "--scam-flag-threshold", "lots"], "--scam-flag-threshold", "'lots' is not a number"),
     (["rag", "query", "what is ARB?", "--kind", "bogus"], "--kind", "'bogus' is not one of 'document', 'tweet'"),
     (["rules", "add", "r9", "--owner", "1", "--symbol", "BTC/BTC", "--above", "1"], "--symbol",
      "(an asset priced in itself)"),
@@ -57,10 +91,16 @@ CASES = [
     (["users", "list", "--topic", "nope"], "--topic", "'nope' is not one of price_alerts, airdrops, digest"),
     (["users", "set", "42", "--subscribe", "bogus"], None,
      "unknown subscription 'bogus' (known: price_alerts, airdrops, digest)"),
-    (["users", "set", "42", "--quiet", "22:00-07:00", "--quiet-mode", "loud"], None,
+    (["users", "set", "42", "--quiet", "22:00-07:00", "--quiet-mode", "loud"], "--quiet-mode",
      "quiet_hours.mode must be one of silent, defer"),
+    (["users", "set", "42", "--quiet", "25:00-07:00"], "--quiet", "time '25:00' is not HH:MM"),
+    (["users", "set", "42", "--watch", "BTC/,???"], "--watch",
+     "watch_symbols: not a pair: 'BTC/' (expected SYMBOL or SYMBOL/QUOTE, e.g. BTC/USD)"),
+    (["users", "set", "42", "--watch", "ETH, ???"], "--watch", "watch_symbols: not a pair: '???'"),
+    (["users", "set", "42", "--timezone", "Mars/Base"], "--timezone", "'Mars/Base' is not an IANA time zone"),
     (["doctor", "--timeout", "nan"], "--timeout", "nan is not a finite positive number"),
     (["doctor", "--timeout", "-1"], "--timeout", "-1 is not a finite positive number"),
+    (["doctor", "--timeout", "1e-999999999"], "--timeout", "1e-999999999 is not a finite positive number (too small"),
     (["dev", "--port", "0"], "--port", "greater than or equal to 1"),
     (["standins", "--env-file", "/nonexistent/impressox/env"], "--env-file",
      "folder '/nonexistent/impressox' does not exist"),
@@ -108,3 +148,40 @@ def test_a_refused_edit_leaves_the_stored_rule_as_it_was(data_dir):
         assert state.status == "armed"
     finally:
         redis.teardown_after_execution(None)
+
+
+def test_the_options_a_rule_takes_are_stored_and_the_others_default(data_dir):
+    from impressox_pipelines.market.index import RuleIndex
+    from impressox_pipelines.resources.redis import RedisResource
+
+    runner = CliRunner()
+    for args in ([*RULE, "--symbol", "ETH", "--pct", "5", "--direction", "up", "--window", "600", "--recurring",
+                  "--cooldown", "1800", "--hysteresis", "2"],
+                 ["rules", "add", "r2", "--owner", "1001", "--symbol", "BTC", "--above", "1e300"]):
+        stored = runner.invoke(app, args)
+        assert stored.exit_code == 0, stored.output
+
+    redis = RedisResource(data_dir=str(data_dir))
+    redis.setup_for_execution(None)
+    try:
+        index = RuleIndex(redis.get_client())
+        pct, _, _ = index.get("r1")
+        above, _, _ = index.get("r2")
+    finally:
+        redis.teardown_after_execution(None)
+    assert (str(pct.direction), pct.window_s, pct.cooldown_s, str(pct.hysteresis_pct)) == ("up", 600, 1800, "2")
+    assert (above.direction, above.window_s, above.cooldown_s, str(above.hysteresis_pct)) == (None, None, 0, "0.5")
+    assert str(above.threshold) == "1E+300"
+
+
+def test_watched_symbols_are_stored_canonical_and_an_empty_value_clears_them(data_dir):
+    import json
+
+    runner = CliRunner()
+    watching = runner.invoke(app, ["users", "set", "42", "--watch", " btc , ,eth/btc,BTC-USD"])
+    assert watching.exit_code == 0, watching.output
+    assert json.loads(watching.stdout)["watch_symbols"] == ["BTC", "ETH/BTC"]
+
+    cleared = runner.invoke(app, ["users", "set", "42", "--watch", ""])
+    assert cleared.exit_code == 0, cleared.output
+    assert json.loads(cleared.stdout)["watch_symbols"] == []

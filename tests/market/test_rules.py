@@ -113,12 +113,17 @@ def test_recurring_percent_rule_rearms_when_the_move_shrinks():
 @pytest.mark.parametrize("overrides, message", [
     ({"threshold": Decimal(0)}, "positive price"),
     ({"threshold": Decimal(-3)}, "positive price"),
+    # Decimal takes these; as floats (the index's scores) they are inf and 0.
+    ({"threshold": Decimal("1e999999999")}, r"1E\+999999999: a positive price expected for above \(too large"),
+    ({"threshold": Decimal("1e-999999999")}, r"1E-999999999: a positive price expected for above \(too small"),
     ({"owner_chat_id": "not-a-chat"}, "owner_chat_id"),
     ({"id": "bad id!"}, "id"),
     ({"id": "nl\n"}, "id"),
     ({"owner_chat_id": "123456789\n"}, "owner_chat_id"),
     ({"cooldown_s": -1}, "cooldown_s"),
+    ({"cooldown_s": 10**20}, "cooldown_s 100000000000000000000: between 0 and 31536000 seconds"),
     ({"hysteresis_pct": Decimal(60)}, "hysteresis_pct"),
+    ({"hysteresis_pct": Decimal("1e-999999999")}, r"hysteresis_pct 1E-999999999: .* \(too small"),
 ])
 def test_nonsensical_threshold_rules_are_refused(overrides, message):
     with pytest.raises(RuleError, match=message):
@@ -127,6 +132,8 @@ def test_nonsensical_threshold_rules_are_refused(overrides, message):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"pct": Decimal(0)}, "positive percentage"),
+    ({"pct": Decimal("1e999999999")}, r"positive percentage expected \(too large"),
+    ({"pct": Decimal("1e-999999999")}, r"positive percentage expected \(too small"),
     ({"pct": Decimal(100), "direction": Direction.DOWN}, "100%"),
     ({"window_s": 10}, "window_s"),
     ({"direction": None}, "direction"),
@@ -148,6 +155,8 @@ def test_the_redis_hash_round_trips():
     ({"symbol": ""}, "not a pair"),
     ({"recurring": "maybe"}, "recurring"),
     ({"expires_at": "next tuesday"}, "time"),
+    ({"threshold": "1e999999999"}, r"threshold 1E\+999999999: .* \(too large"),
+    ({"cooldown_s": "99999999999999999999"}, "cooldown_s"),
 ])
 def test_backend_hashes_with_bad_fields_name_the_field(fields, message):
     base = {"owner_chat_id": "1001", "symbol": "BTC", "vs_currency": "usd", "kind": "above", "threshold": "100"}

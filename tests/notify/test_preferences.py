@@ -32,6 +32,10 @@ from impressox_pipelines.notify.preferences import (
         ({"chat_id": 1, "subscriptions": {"memes": True}}, "unknown subscription 'memes'"),
         ({"chat_id": 1, "subscriptions": {"airdrops": "yes"}}, "subscriptions.airdrops must be true or false"),
         ({"chat_id": 1, "keywords": "zora"}, "keywords must be a list of strings"),
+        ({"chat_id": 1, "watch_symbols": ["BTC", "BTC/"]}, "watch_symbols: not a pair: 'BTC/'"),
+        ({"chat_id": 1, "watch_symbols": ["???"]}, "watch_symbols: not a pair: '???'"),
+        ({"chat_id": 1, "watch_symbols": ["usd"]}, "watch_symbols: not a pair: 'usd' (an asset priced in itself)"),
+        ({"chat_id": 1, "watch_symbols": "BTC"}, "watch_symbols must be a list of strings"),
         ({"chat_id": 1, "role": "admin"}, "unexpected field(s): role"),
     ],
 )
@@ -53,6 +57,16 @@ def test_updates_merge_and_are_stored_under_the_chat_id(mongo):
     assert prefs.quiet_hours == QuietHours("23:00", "06:30", "defer")
     doc = mongo.get_database()[PREFERENCES_COLLECTION].find_one({"_id": -100123})
     assert doc["timezone"] == "Asia/Kolkata" and store.get(-100123) == prefs
+
+
+def test_watched_symbols_are_stored_as_the_market_monitor_names_pairs():
+    prefs = apply_changes(None, {"chat_id": 1, "watch_symbols": [" btc", "BTC/USD", "btc-usd", "", "eth/btc", "1inch"]})
+    assert prefs.watch_symbols == ("BTC", "ETH/BTC", "1INCH")
+
+
+def test_an_empty_watch_list_clears_it():
+    watching = apply_changes(None, {"chat_id": 1, "watch_symbols": ["BTC"]})
+    assert apply_changes(watching, {"chat_id": 1, "watch_symbols": [" ", ""]}).watch_symbols == ()
 
 
 def test_a_rejected_update_stores_nothing(mongo):
