@@ -35,7 +35,8 @@ class AirdropDetector:
     the files shipped in this package. A tweet is flagged when its scam risk reaches `flag_threshold`.
     `scam_model` (default: the model shipped in this package; `None`: rules only) adds a
     `scam_text_model` reason worth `flag_threshold` when its probability reaches the model's threshold
-    (never for a target account's own post or a retweet of one; a quote of one is read by its own text).
+    (never for a target account's own post or a retweet of one, stored or shown as "RT @handle: …"; a
+    quote of one is read by its own words, without the rules the original set off).
     Raises `ScamModelError` when the shipped model file cannot be read.
     """
 
@@ -107,9 +108,12 @@ class AirdropDetector:
             # by configuration (an impersonator is not a target account, and the rules still read every
             # post). So a retweet of a target is read as the target's post, a quote of one by its own text.
             official_original = original is not None and original.author_handle in targets
-            official = tweet.author_handle in targets or (official_original and bool(tweet.retweeted_id))
-            probability, model_reason = self.scam_model.reason(own if official_original else raw, risks,
-                                                               self.flag_threshold)
+            retweets_target = bool(tweet.retweeted_id) and (
+                official_original or (original is None and _retweeted_handle(own) in targets))
+            official = tweet.author_handle in targets or retweets_target
+            # A quote of a target: its own words alone, without the rules the official text set off.
+            probability, model_reason = (self.scam_model.reason(own, [], self.flag_threshold) if official_original
+                                         else self.scam_model.reason(raw, risks, self.flag_threshold))
             if model_reason and not official:
                 risks.append(model_reason)
         risk = round(sum(r.weight for r in risks), 2)
@@ -127,6 +131,15 @@ class AirdropDetector:
             dedup_keys=_dedup_keys(tweet, root, links),
             skipped=None if keywords else "no keyword matched",
         )
+
+
+_RT_PREFIX = re.compile(r"\ART @(\w{1,15}):")
+
+
+def _retweeted_handle(text: str) -> str | None:
+    """"arbitrum" from a retweet's "RT @arbitrum: …" text (how X shows a retweet whose original is absent)."""
+    match = _RT_PREFIX.match(text)
+    return match.group(1) if match else None
 
 
 def _dedup_keys(tweet: Tweet, root: str, links: list) -> list[str]:

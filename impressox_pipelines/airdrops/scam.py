@@ -338,9 +338,13 @@ def _large_prize(text: str) -> re.Match[str] | None:
     return None
 
 
+# A word holding a link; `(?<!\S)` starts matches only at word starts, so a long word is scanned once.
+_LINK_WORD = re.compile(r"(?<!\S)\S*(https?://|www\.)\S*")
+
+
 def _addresses(folded: str) -> list[str]:
     found = []
-    for match in WALLET_ADDRESS.finditer(re.sub(r"\S*(https?://|www\.)\S*", " ", folded)):
+    for match in WALLET_ADDRESS.finditer(_LINK_WORD.sub(" ", folded)):
         token = match.group(0)
         # A base58 run without digits or without both cases is a long word, not an address.
         if token.startswith("0x") or (re.search(r"\d", token) and re.search(r"[a-z]", token)

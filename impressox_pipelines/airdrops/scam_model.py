@@ -90,12 +90,14 @@ class ScamModel:
         return self._vectorizer
 
     def _contributions(self, text: str, reasons: list[Reason]) -> tuple[float, list[tuple[str, float]]]:
+        """The logit, and what each present feature added to it: `'term'` or `rule <signal>` / `rules' risk`."""
         row = self.vectorizer.transform([text])
-        terms = [(self.vocabulary[i], float(v) * self.text_weights[i])
+        parts = [(f"'{self.vocabulary[i]}'", float(v) * self.text_weights[i])
                  for i, v in zip(row.indices, row.data, strict=True)]
-        rules = [(name, value * self.rule_weights.get(name, 0.0)) for name, value in rule_features(reasons).items()]
-        logit = self.intercept + sum(c for _, c in terms) + sum(c for _, c in rules)
-        return logit, terms
+        for name, value in rule_features(reasons).items():
+            label = f"rule {name.removeprefix('rule:')}" if name.startswith("rule:") else "the rules' risk"
+            parts.append((label, value * self.rule_weights.get(name, 0.0)))
+        return self.intercept + sum(c for _, c in parts), parts
 
     def probability(self, text: str, reasons: list[Reason]) -> float:
         """P(scam or phishing) for a post's text and the rule reasons it got."""
@@ -104,17 +106,16 @@ class ScamModel:
     def reason(self, text: str, reasons: list[Reason], flag_weight: float) -> tuple[float, Reason | None]:
         """The probability, and a `scam_text_model` reason of weight `flag_weight` when it reaches the threshold.
 
-        The reason's detail quotes the terms that pushed the probability up most.
+        The reason's detail names the terms and rules that pushed the probability up most.
         """
-        logit, terms = self._contributions(text, reasons)
+        logit, parts = self._contributions(text, reasons)
         p = _sigmoid(logit)
         if p < self.threshold:
             return p, None
-        top = [t for t, c in sorted(terms, key=lambda tc: -tc[1]) if c > 0][:4]
-        words = ", ".join(f"'{t}'" for t in top) if top else "none (the rules that fired)"
+        top = [label for label, c in sorted(parts, key=lambda lc: -lc[1]) if c > 0][:4]
         return p, Reason("scam_text_model", flag_weight,
                          f"reads like posts labelled scam or phishing: probability {p:.2f} ≥ {self.threshold:g}; "
-                         f"terms weighing most: {words}")
+                         f"weighing most: {', '.join(top) if top else 'nothing in particular (the base rate)'}")
 
     def to_document(self) -> dict[str, Any]:
         return {"format": FORMAT, "threshold": self.threshold, "intercept": self.intercept,
@@ -122,28 +123,66 @@ class ScamModel:
                 "vocabulary": self.vocabulary, "idf": self.idf, "text_weights": self.text_weights}
 
     def save(self, path: Path) -> None:
-        """Write the model as JSON (atomically: a reader never sees half a file)."""
+        """Write the model as JSON (atomically: a reader never sees half a file). Raises `OSError`."""
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_document(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(self.to_document(), ensure_ascii=False, separators=(",", ":")),
+                           encoding="utf-8")
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path) -> ScamModel:
-        """Read a model file; raises `ScamModelError` naming the file when it is missing or malformed."""
+        """Read a model file and score one text with it.
+
+        Raises `ScamModelError` naming the file when it is missing, not JSON, of another format, holds a
+        value of the wrong type (a term that is not a non-empty lower-case string, a number that is not a
+        finite JSON number), or cannot score a text.
+        """
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ScamModelError(f"cannot read scam model {path}: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ScamModelError(f"cannot read scam model {path}: {str(exc)[:200]}") from None
+        # `True == 1` in Python: the format must be the JSON integer 1.
+        if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] != FORMAT:
             raise ScamModelError(f"{path} is not a scam model of format {FORMAT}")
         try:
-            return cls(vocabulary=list(doc["vocabulary"]), idf=[float(x) for x in doc["idf"]],
-                       text_weights=[float(x) for x in doc["text_weights"]],
-                       rule_weights={str(k): float(v) for k, v in doc["rule_weights"].items()},
-                       intercept=float(doc["intercept"]), threshold=float(doc["threshold"]),
-                       metadata=dict(doc.get("metadata") or {}))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ScamModelError(f"{path} is not a usable scam model: {type(exc).__name__}: {exc}") from None
+            vocabulary = doc["vocabulary"]
+            if not isinstance(vocabulary, list) or not vocabulary or not all(
+                    isinstance(t, str) and t and t == t.lower() for t in vocabulary):
+                raise TypeError("vocabulary must be a non-empty list of non-empty lower-case strings")
+            rule_weights, metadata = doc["rule_weights"], doc.get("metadata") or {}
+            if not isinstance(rule_weights, dict) or not isinstance(metadata, dict) \
+                    or not isinstance(metadata.get("trained_on") or {}, dict):
+                raise TypeError("rule_weights, metadata and metadata.trained_on must be objects")
+            model = cls(vocabulary=vocabulary, idf=_numbers("idf", doc["idf"]),
+                        text_weights=_numbers("text_weights", doc["text_weights"]),
+                        rule_weights={str(k): _number(f"rule_weights.{k}", v) for k, v in rule_weights.items()},
+                        intercept=_number("intercept", doc["intercept"]),
+                        threshold=_number("threshold", doc["threshold"]), metadata=metadata)
+            model.probability("airdrop claim", [])
+        except ScamModelError as exc:
+            raise ScamModelError(f"{path} is not a usable scam model: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ScamModelError(f"{path} is not a usable scam model: {type(exc).__name__}: {str(exc)[:200]}") from None
+        return model
+
+
+def _number(name: str, value: Any) -> float:
+    """A JSON number as a finite float (`true`, strings and out-of-range integers refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    number = float(value)  # OverflowError for integers beyond a float
+    if not math.isfinite(number):
+        raise ValueError(f"{name} is not a finite number")
+    return number
+
+
+def _numbers(name: str, values: Any) -> list[float]:
+    if not isinstance(values, list):
+        raise TypeError(f"{name} must be a list of numbers, got {type(values).__name__}")
+    return [_number(name, v) for v in values]
 
 
 def _sigmoid(logit: float) -> float:

@@ -46,15 +46,23 @@ def post_to_tweet(row: dict[str, Any], line_no: int) -> Tweet:
 
 
 def read_labelled_posts(path: Path) -> tuple[list[LabelledPost], int]:
-    """The file's posts and the number of lines that are not a JSON object with a string `text` and list `labels`."""
+    """The file's posts and the number of lines that are not a UTF-8 JSON object with a string `text` and
+    a list `labels` (a UTF-8 byte-order mark at the start is ignored).
+
+    Raises `OSError` (e.g. `IsADirectoryError`) when the file cannot be opened.
+    """
     posts: list[LabelledPost] = []
     unreadable = 0
-    with Path(path).open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
+    with Path(path).open("rb") as lines:
+        for line_no, raw in enumerate(lines, start=1):
+            if line_no == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if not raw.strip():
+                continue
             try:
-                row = json.loads(line)
+                row = json.loads(raw.decode("utf-8"))
                 text, labels = row["text"], row["labels"]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):  # UnicodeDecodeError is a ValueError
                 unreadable += 1
                 continue
             if not isinstance(text, str) or not isinstance(labels, list):
@@ -67,6 +75,11 @@ def read_labelled_posts(path: Path) -> tuple[list[LabelledPost], int]:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """A short hash of the text with case and whitespace runs ignored: which posts a model has seen."""
+    return hashlib.blake2b(" ".join(text.casefold().split()).encode("utf-8"), digest_size=8).hexdigest()
 
 
 def near_duplicate_key(text: str) -> str:
@@ -140,11 +153,16 @@ def train(path: Path, *, threshold: float = DEFAULT_THRESHOLD, seeds: tuple[int,
           flag_threshold: float = 1.0) -> tuple[ScamModel, dict[str, Any]]:
     """Train on every readable post of `path`; report cross-validated figures for each seed.
 
-    Raises `ValueError` when the file has too few posts or a single class, `OSError` when unreadable.
+    Raises `ValueError` when the file has too few posts, fewer than 5 of a class or of distinct texts,
+    `OSError` when unreadable.
     """
     posts, unreadable = read_labelled_posts(path)
     if len(posts) < 2 * FOLDS:
         raise ValueError(f"{path}: {len(posts)} readable posts; training needs at least {2 * FOLDS}")
+    scams = sum(p.positive for p in posts)
+    if min(scams, len(posts) - scams) < FOLDS:
+        raise ValueError(f"{path}: {scams} scam/phishing and {len(posts) - scams} other posts; "
+                         f"{FOLDS}-fold cross-validation needs at least {FOLDS} of each")
     reasons = rule_reasons(posts)
     report = {
         "file": str(path), "posts": len(posts), "positives": sum(p.positive for p in posts),
@@ -156,7 +174,9 @@ def train(path: Path, *, threshold: float = DEFAULT_THRESHOLD, seeds: tuple[int,
 
     metadata = {
         "trained_on": {"file": Path(path).name, "sha256": file_sha256(path), "posts": len(posts),
-                       "positives": report["positives"], "positive_labels": sorted(POSITIVE_LABELS)},
+                       "positives": report["positives"], "positive_labels": sorted(POSITIVE_LABELS),
+                       # So a benchmark can tell posts the model has seen (`text_key`) from new ones.
+                       "text_keys": sorted({text_key(p.tweet.text) for p in posts})},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "scikit_learn": sklearn.__version__,
         "cross_validated": report["cross_validated"],

@@ -83,11 +83,14 @@ def _load_originals(collection: Any, tweets: dict[str, Tweet]) -> dict[str, Twee
     return originals
 
 
-def _store(collection: Any, day: str, opportunities: list[Opportunity]) -> int:
-    """Replace the partition's opportunities (upsert each, then drop the ones no longer found)."""
+def _store(collection: Any, day: str, opportunities: list[Opportunity], *, remove_stale: bool) -> int:
+    """Replace the partition's opportunities (upsert each, then, if `remove_stale`, drop the ones no longer
+    found); returns how many were dropped."""
     docs = [{**o.to_document(day), "title": title(o)} for o in opportunities]
     if docs:
         collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+    if not remove_stale:
+        return 0
     removed = collection.delete_many({"partition_date": day, "_id": {"$nin": [d["_id"] for d in docs]}})
     return removed.deleted_count
 
@@ -172,12 +175,14 @@ def airdrop_opportunities(
         unreadable.update(bad)
         originals = _load_originals(tweets_coll, tweets)
         assessments: list[Assessment] = []
+        failed = 0
         for tweet in tweets.values():
             original = originals.get(tweet.retweeted_id or tweet.quoted_id or "")
             try:
                 assessment = detector.assess(tweet, original)
             except (TypeError, ValueError, AttributeError) as exc:  # a field of an unexpected type
                 unreadable[f"assessment failed: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+                failed += 1
                 continue
             assessments.append(assessment)
             if assessment.skipped:
@@ -185,7 +190,11 @@ def airdrop_opportunities(
         opportunities = group(assessments)
         day_clean = [o for o in opportunities if not o.scam_flag]
         flagged = [o for o in opportunities if o.scam_flag]
-        totals["stale_documents_removed"] += _store(opp_coll, day, opportunities)
+        # An opportunity missing because its tweet could not be assessed is not gone: keep stored ones.
+        totals["stale_documents_removed"] += _store(opp_coll, day, opportunities, remove_stale=not failed)
+        if failed:
+            totals["days_kept_stale_documents"] += 1
+            context.log.warning(f"{day}: {failed} tweets could not be assessed; stored opportunities kept")
         totals.update(_notify(redis.get_client(), notices_coll, day, day_clean, config.notify_min_score))
         totals["tweets_read"] += len(tweets)
         totals["candidates"] += sum(1 for a in assessments if a.is_candidate)
@@ -209,6 +218,7 @@ def airdrop_opportunities(
         "already_notified": totals["already_notified"],
         "below_notify_score": totals["below_notify_score"],
         "stale_documents_removed": totals["stale_documents_removed"],
+        "days_kept_stale_documents": totals["days_kept_stale_documents"],
         "keyword_terms": len(detector.keywords.terms),
         "keywords_file": str(keywords.path),
         "config_file_issues": dg.MetadataValue.json(file_notes),

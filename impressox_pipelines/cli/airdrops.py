@@ -86,10 +86,26 @@ def train_model(
 
     from impressox_pipelines.airdrops.training import train
 
+    _check_output(out, labelled_posts)
     try:
         model, report = train(labelled_posts, threshold=threshold, seeds=tuple(range(seeds)))
+        model.save(out)
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    model.save(out)
     typer.echo(json.dumps({**report, "model": str(out)}))
+
+
+def _check_output(out: Path, source: Path) -> None:
+    """Refuse, before any training, an --out that cannot be written or would overwrite the training file."""
+    problem = None
+    if not out.name or out.is_dir():
+        problem = f"{str(out)!r} is a directory; give a file name"
+    elif not out.parent.is_dir():
+        problem = f"folder {str(out.parent)!r} does not exist"
+    elif not os.access(out.parent, os.W_OK):
+        problem = f"folder {str(out.parent)!r} is not writable"
+    elif out.exists() and out.resolve() == source.resolve():
+        problem = "is the training file itself; give another path"
+    if problem:
+        raise typer.BadParameter(problem, param_hint="'--out'")

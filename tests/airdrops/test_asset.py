@@ -136,6 +136,18 @@ def test_rerun_replaces_the_partition(mongo, redis_resource, day_of_tweets):
     assert metadata(result)["stale_documents_removed"] == 1
 
 
+def test_a_tweet_that_cannot_be_assessed_does_not_remove_what_is_stored(mongo, redis_resource, day_of_tweets):
+    run(mongo, redis_resource)
+    coll = mongo.get_database()[OPPORTUNITIES_COLLECTION]
+    first = sorted(d["_id"] for d in coll.find({"partition_date": PARTITION}))
+    broken = [day_of_tweets["scam"].id, day_of_tweets["scam_retweet"].id]
+    mongo.get_database()[TWEETS_COLLECTION].update_many({"_id": {"$in": broken}}, {"$set": {"author_handle": 7}})
+    meta = metadata(run(mongo, redis_resource))
+    assert sorted(d["_id"] for d in coll.find({"partition_date": PARTITION})) == first
+    assert meta["stale_documents_removed"] == 0 and meta["days_kept_stale_documents"] == 1
+    assert sum(n for why, n in meta["unreadable_reasons"].items() if why.startswith("assessment failed")) == 2
+
+
 def test_an_unusable_scam_model_file_fails_with_a_clear_message(mongo, redis_resource, tmp_path, day_of_tweets):
     (tmp_path / "model.json").write_text("{}")
     result = run(mongo, redis_resource, scam_model_file=str(tmp_path / "model.json"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
+
 from impressox_pipelines.airdrops.detector import AirdropDetector
 from impressox_pipelines.airdrops.training import train
 from tests.conftest import REPO_ROOT, require_fixture
@@ -41,47 +43,72 @@ def test_runs_over_the_real_labelled_posts():
     # The shipped model was trained on this very file: the headline must not be its in-sample score.
     assert result["evaluation"].startswith("cross-validated")
     assert len(result["cross_validated_seeds"]) == 3
-    assert result["rules_only"]["confusion_matrix"] != result["shipped_model_on_own_training_file"]["confusion_matrix"]
+    assert result["rules_only"]["confusion_matrix"] != result["shipped_model_on_seen_posts"]["confusion_matrix"]
 
 
 PROJECTS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "lambda"]
+OTHER_PROJECTS = ["iota", "rho", "tau", "phi", "chi", "psi", "nu", "xi", "mu", "eta"]
 
 
-def _labelled(n: int) -> list[dict]:
+def _labelled(n: int, projects: list[str]) -> list[dict]:
     """Two wordings per class, each naming one of ten projects first (ten near-duplicate groups)."""
     scams = ["{} airdrop is live, claim your free tokens now, connect wallet before it ends",
              "{} airdrop: eligible wallets claim rewards now, hurry"]
     legit = ["{} airdrop snapshot was taken last week, details in the docs",
              "{} claim page opens next month, the thread explains the vesting"]
-    return [{"id": str(i), "text": (scams if i % 2 else legit)[i % 4 // 2].format(PROJECTS[i % 10]),
+    return [{"id": str(i), "text": (scams if i % 2 else legit)[i % 4 // 2].format(projects[i % 10]),
              "labels": ["scam"] if i % 2 else ["topic_crypto"]} for i in range(n)]
 
 
-def test_cross_validates_a_model_on_its_own_training_file_and_not_on_another(tmp_path):
-    own, other = tmp_path / "own.jsonl", tmp_path / "other.jsonl"
-    own.write_text("\n".join(json.dumps(r) for r in _labelled(40)) + "\n")
-    other.write_text("\n".join(json.dumps(r) for r in _labelled(41)[1:]) + "\n")
+def _write(path, rows, transform=lambda line: line) -> None:
+    path.write_text("".join(transform(json.dumps(r)) + "\n" for r in rows))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    own = tmp_path_factory.mktemp("bench") / "own.jsonl"
+    _write(own, _labelled(40, PROJECTS))
     model, _ = train(own)
-    detector = AirdropDetector(scam_model=model)
-    on_own = bench.main(own, detector)
-    assert on_own["evaluation"].startswith("cross-validated") and "shipped_model_on_own_training_file" in on_own
-    on_other = bench.main(other, detector)
-    assert on_other["evaluation"] == "the shipped detector" and "cross_validated_seeds" not in on_other
-    # Two wordings per class, repeated: the model separates them on a file it never saw.
-    assert on_other["recall"] == 1.0 and on_other["precision"] == 1.0
+    return own, AirdropDetector(scam_model=model)
 
 
-def test_reports_the_posts_outside_the_subset_separately(tmp_path):
-    rows = [
-        {"id": "1", "text": "claim your airdrop", "labels": ["phishing"]},
-        {"id": "2", "text": "Send 1 ETH and get 2 ETH back", "labels": ["scam"]},
-        {"id": "3", "text": "seed phrase please, a story about nothing", "labels": ["scam"]},
-        {"id": "4", "text": "gm, coffee first", "labels": ["clean"]},
-    ]
+def test_cross_validates_on_the_training_file_and_on_near_copies_of_it(trained, tmp_path):
+    own, detector = trained
+    shorter, spaced = tmp_path / "shorter.jsonl", tmp_path / "spaced.jsonl"
+    _write(shorter, _labelled(40, PROJECTS)[:-5])
+    _write(spaced, [{**r, "text": r["text"] + "  "} for r in _labelled(40, PROJECTS)])
+    for path in (own, shorter, spaced):
+        result = bench.main(path, detector)
+        assert result["evaluation"].startswith("cross-validated"), path.name
+        assert "shipped_model_on_seen_posts" in result and len(result["cross_validated_seeds"]) == 3
+
+
+def test_measures_the_shipped_detector_on_new_posts_and_leaves_seen_ones_out(trained, tmp_path):
+    _, detector = trained
+    other = tmp_path / "other.jsonl"
+    rows = _labelled(40, OTHER_PROJECTS) + _labelled(4, PROJECTS)  # four posts the model was trained on
+    _write(other, rows)
+    result = bench.main(other, detector)
+    assert result["evaluation"] == "the shipped detector on posts it was not trained on"
+    assert result["seen_in_training"] == 4 and result["subset"] == 40
+    assert result["including_seen"]["subset"] == 44
+    # The same two wordings per class with other project names: the model separates them.
+    assert result["recall"] == 1.0 and result["precision"] == 1.0
+
+
+@pytest.mark.parametrize("content", [b"", b"not json\n{}\n", b'{"text": "x", "labels": "scam"}\n'])
+def test_a_file_without_readable_posts_is_an_error(tmp_path, content):
     path = tmp_path / "posts.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    outside = bench.main(path, AirdropDetector(scam_model=None))["outside_subset"]
-    assert outside["posts"] == 3 and outside["positives"] == 2
-    assert outside["confusion_matrix"] == {"true_positive": 1, "false_positive": 0, "false_negative": 1,
-                                           "true_negative": 1}
-    assert outside["recall"] == 0.5 and outside["precision"] == 1.0
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="no readable post"):
+        bench.main(path, AirdropDetector(scam_model=None))
+
+
+def test_the_script_prints_one_error_line_and_exits_2_on_a_directory(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "airdrop_quality.py"), str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["error"].startswith("[Errno 21] Is a directory")

@@ -84,14 +84,31 @@ def test_save_and_load_give_the_same_probabilities(model, tmp_path):
     ('{"format": 1, "vocabulary": ["a"]}', "KeyError"),
     ('{"format": 1, "vocabulary": ["a", "b"], "idf": [1.0], "text_weights": [0.5], "rule_weights": {},'
      ' "intercept": 0.0, "threshold": 0.5}', "differ in length"),
-    ('{"format": 1, "vocabulary": [], "idf": [], "text_weights": [], "rule_weights": {},'
+    ('{"format": 1, "vocabulary": ["a"], "idf": [1], "text_weights": [1], "rule_weights": {},'
      ' "intercept": 0.0, "threshold": 1.5}', "threshold must be in (0, 1)"),
     ('{"format": 1, "vocabulary": ["a", "a"], "idf": [1, 1], "text_weights": [1, 1], "rule_weights": {},'
      ' "intercept": 0.0, "threshold": 0.5}', "repeats a term"),
     ('{"format": 1, "vocabulary": ["a"], "idf": [1], "text_weights": [NaN], "rule_weights": {},'
      ' "intercept": 0.0, "threshold": 0.5}', "not a finite number"),
-    ('{"format": 1, "vocabulary": [], "idf": [], "text_weights": [], "rule_weights": [],'
-     ' "intercept": 0.0, "threshold": 0.5}', "AttributeError"),
+    ('{"format": 1, "vocabulary": ["a"], "idf": [1], "text_weights": [1], "rule_weights": [],'
+     ' "intercept": 0.0, "threshold": 0.5}', "must be objects"),
+    ('{"format": 1, "vocabulary": [], "idf": [], "text_weights": [], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5}', "non-empty list"),
+    ('{"format": 1, "vocabulary": "ab", "idf": [1, 1], "text_weights": [1, 1], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5}', "non-empty list"),
+    ('{"format": 1, "vocabulary": ["Claim"], "idf": [1], "text_weights": [1], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5}', "lower-case"),
+    ('{"format": 1, "vocabulary": ["a"], "idf": "1", "text_weights": [1], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5}', "idf must be a list of numbers"),
+    ('{"format": 1, "vocabulary": ["a"], "idf": [true], "text_weights": [1], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5}', "idf must be a number"),
+    ('{"format": 1, "vocabulary": ["a"], "idf": [1], "text_weights": [1], "rule_weights": {},'
+     ' "intercept": 1' + "0" * 400 + ', "threshold": 0.5}', "OverflowError"),
+    ('{"format": true, "vocabulary": ["a"], "idf": [1], "text_weights": [1], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5}', "is not a scam model of format 1"),
+    ('{"format": 1, "vocabulary": ["a"], "idf": [1], "text_weights": [1], "rule_weights": {},'
+     ' "intercept": 0.0, "threshold": 0.5, "metadata": {"trained_on": "x"}}', "must be objects"),
+    ("[" * 100_000 + "]" * 100_000, "cannot read scam model"),
 ])
 def test_a_bad_model_file_is_a_clear_error_naming_it(tmp_path, content, message):
     path = tmp_path / "model.json"
@@ -133,6 +150,7 @@ def test_the_detector_adds_the_models_reason_with_the_terms_that_weighed_most(mo
     assert a.scam_flag and reason.weight == detector.flag_threshold
     assert a.scam_probability >= model.threshold
     assert "'connect wallet'" in reason.detail or "'hurry'" in reason.detail
+    assert "weighing most: " in reason.detail
     calm = detector.assess(tweet("The airdrop snapshot date is in the docs"))
     assert calm.scam_probability < model.threshold
     assert not any(r.signal == "scam_text_model" for r in calm.scam_reasons)
@@ -172,6 +190,29 @@ def test_a_retweet_of_a_target_is_read_as_its_post_and_a_quote_by_its_own_words(
     assert bait_quote.scam_flag and any(r.signal == "scam_text_model" for r in bait_quote.scam_reasons)
 
 
+def test_a_short_quote_of_an_official_post_is_not_judged_by_the_rules_the_original_set_off():
+    # A model that weighs the rules heavily: any rule firing would flag a post by itself.
+    texts, _, labels = corpus()
+    reasons = [[Reason("urgency_bait", 0.4, "x"), Reason("claim_call_to_action", 0.4, "y")] if y else []
+               for y in labels]
+    heavy = fit(texts, reasons, labels, threshold=0.5)
+    detector = AirdropDetector(KEYWORDS, TARGETS, scam_model=heavy)
+    original = tweet("The airdrop is live! Claim now, don't miss it, it ends soon", author_handle="arbitrum")
+    assert {"urgency_bait", "claim_call_to_action"} <= {r.signal for r in detector.assess(original).scam_reasons}
+    for words in ("wow", "gm", "🔥🔥", "thanks team"):
+        quote = detector.assess(tweet(words, quoted_id=original.id), original)
+        assert not any(r.signal == "scam_text_model" for r in quote.scam_reasons), words
+
+
+def test_a_retweet_of_a_target_whose_original_is_not_stored_is_read_as_the_targets_post(model):
+    detector = AirdropDetector(KEYWORDS, TARGETS, scam_model=model)
+    words = "RT @arbitrum: The airdrop is live: eligible wallets claim now, it ends soon"
+    official = detector.assess(tweet(words, retweeted_id="1"))
+    stranger = detector.assess(tweet(words.replace("@arbitrum", "@arb_airdrops"), retweeted_id="1"))
+    assert official.scam_probability >= model.threshold and not official.scam_flag
+    assert stranger.scam_flag
+
+
 def test_rules_only_when_no_model_is_given():
     a = AirdropDetector(KEYWORDS, TARGETS, scam_model=None).assess(tweet("claim the airdrop now, connect wallet"))
     assert a.scam_probability is None and not any(r.signal == "scam_text_model" for r in a.scam_reasons)
@@ -205,6 +246,15 @@ def test_training_from_a_file_is_reproducible_and_reports_cross_validated_figure
     assert first.metadata["trained_on"]["posts"] == len(texts)
 
 
+def test_training_needs_five_posts_of_each_class(tmp_path):
+    texts, _, labels = corpus()
+    keep = [i for i, y in enumerate(labels) if not y][:30] + [labels.index(True)]
+    path = tmp_path / "posts.jsonl"
+    write_jsonl(path, [texts[i] for i in keep], [labels[i] for i in keep])
+    with pytest.raises(ValueError, match="1 scam/phishing and 30 other posts; 5-fold cross-validation needs"):
+        train(path)
+
+
 def test_training_needs_enough_distinct_posts(tmp_path):
     path = tmp_path / "posts.jsonl"
     write_jsonl(path, ["claim now 1", "claim now 2", "docs 3", "docs 4"] * 5, [True, True, False, False] * 5)
@@ -214,10 +264,11 @@ def test_training_needs_enough_distinct_posts(tmp_path):
 
 def test_reading_labelled_posts_counts_unreadable_lines(tmp_path):
     path = tmp_path / "posts.jsonl"
-    path.write_text('{"text": "claim it", "labels": ["phishing"]}\nnot json\n{"text": 5, "labels": []}\n'
-                    '{"text": "gm", "labels": "clean"}\n{"text": "gm", "labels": ["clean"]}\n')
+    path.write_bytes(b'\xef\xbb\xbf{"text": "claim it", "labels": ["phishing"]}\nnot json\n{"text": 5, "labels": []}\n'
+                     b'{"text": "gm", "labels": "clean"}\n{"text": "caf\xe9", "labels": []}\n\n'
+                     b'{"text": "gm", "labels": ["clean"]}\n')
     posts, unreadable = read_labelled_posts(path)
-    assert unreadable == 3 and [(p.positive, p.mentions_airdrop) for p in posts] == [(True, True), (False, False)]
+    assert unreadable == 4 and [(p.positive, p.mentions_airdrop) for p in posts] == [(True, True), (False, False)]
 
 
 def test_cli_trains_and_writes_a_model(tmp_path):
@@ -228,6 +279,25 @@ def test_cli_trains_and_writes_a_model(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["model"] == str(out) and ScamModel.load(out).threshold == 0.5
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    ("missing/model.json", "does not exist"),
+    (".", "is a directory"),
+    ("", "is a directory"),
+    ("posts.jsonl", "is the training file itself"),
+])
+def test_cli_refuses_an_unusable_out_before_training(tmp_path, monkeypatch, out, message):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    texts, _, labels = corpus()
+    write_jsonl(work / "posts.jsonl", texts, labels)
+    before = (work / "posts.jsonl").read_bytes()
+    result = CliRunner().invoke(app, ["airdrops", "train-model", "posts.jsonl", "--out", out])
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert (work / "posts.jsonl").read_bytes() == before
+    assert sorted(p.name for p in work.iterdir()) == ["posts.jsonl"]
 
 
 def test_cli_refuses_an_unusable_training_file_in_one_line(tmp_path):
