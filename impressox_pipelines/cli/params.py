@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 
 import typer
 
+from impressox_pipelines.market.rules import float_range_problem
+
 
 def finite_positive(raw: str | float) -> float:
     """Option parser: `raw` (the typed text, or the option's float default) as a finite float > 0.
@@ -28,17 +30,14 @@ def finite_positive(raw: str | float) -> float:
         raise typer.BadParameter(f"{raw!r} is not a number") from None
     if math.isfinite(value) and value > 0:
         return value
-    raise typer.BadParameter(f"{raw} is not a finite positive number{_out_of_range(raw, value)}")
+    raise typer.BadParameter(f"{raw} is not a finite positive number{_out_of_range(raw)}")
 
 
-def _out_of_range(raw: str | float, value: float) -> str:
+def _out_of_range(raw: str | float) -> str:
     """Why a number that is finite and positive as written became inf or 0 as a float, or ''."""
     try:
         exact = Decimal(str(raw).strip())
     except InvalidOperation:
         return ""
-    if not exact.is_finite() or exact <= 0:
-        return ""
-    if math.isinf(value):
-        return " (too large: it overflows to infinity)"
-    return " (too small: it rounds to 0)" if value == 0 else ""
+    why = float_range_problem(exact) if exact.is_finite() and exact > 0 else ""
+    return f" ({why})" if why else ""

@@ -101,12 +101,12 @@ class Rule:
         if self.kind in (Kind.ABOVE, Kind.BELOW):
             if self.threshold is None or not self.threshold.is_finite() or self.threshold <= 0:
                 raise RuleError(f"threshold {self.threshold}: a positive price expected for {self.kind}")
-            if why := _out_of_range(self.threshold):
+            if why := float_range_problem(self.threshold):
                 raise RuleError(f"threshold {self.threshold}: a positive price expected for {self.kind} ({why})")
         else:
             if self.pct is None or not self.pct.is_finite() or self.pct <= 0:
                 raise RuleError(f"pct {self.pct}: a positive percentage expected")
-            if why := _out_of_range(self.pct):
+            if why := float_range_problem(self.pct):
                 raise RuleError(f"pct {self.pct}: a positive percentage expected ({why})")
             if self.direction == Direction.DOWN and self.pct >= HUNDRED:
                 raise RuleError(f"pct {self.pct}: a price cannot fall by 100% or more")
@@ -118,7 +118,7 @@ class Rule:
             raise RuleError(f"cooldown_s {self.cooldown_s}: between 0 and {MAX_COOLDOWN_S} seconds expected")
         if not self.hysteresis_pct.is_finite() or not Decimal(0) <= self.hysteresis_pct < 50:
             raise RuleError(f"hysteresis_pct {self.hysteresis_pct}: between 0 and 50 expected")
-        if why := _out_of_range(self.hysteresis_pct):
+        if why := float_range_problem(self.hysteresis_pct):
             raise RuleError(f"hysteresis_pct {self.hysteresis_pct}: between 0 and 50 expected ({why})")
 
     @property
@@ -239,7 +239,7 @@ class Rule:
         )
 
 
-def _out_of_range(value: Decimal) -> str:
+def float_range_problem(value: Decimal) -> str:
     """Why a finite, non-zero `value` is no number a rule can hold, or '' when it is one.
 
     Decimal itself takes `1E+999999999` and `1E-999999999`, but the index scores rules by the float of
