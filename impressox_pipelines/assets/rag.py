@@ -22,29 +22,30 @@ from pydantic import Field
 
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.rag.defaults import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION as DOCUMENT_VECTORS
-from impressox_pipelines.rag.defaults import TWEETS_COLLECTION as TWEET_VECTORS
 from impressox_pipelines.rag.docstore import namespace, open_docstore
 from impressox_pipelines.rag.documents import DEFAULT_MAX_DOCUMENT_BYTES, SkippedInput
 from impressox_pipelines.rag.library import (
     BUILTIN_DOCS,
-    DOCUMENTS_COLLECTION,
     added_documents,
     collect_documents,
-    register_document_events,
     sync_documents,
 )
 from impressox_pipelines.resources.chroma import ChromaResource
-from impressox_pipelines.resources.embedding import MODEL_PATH_VARIABLE, EmbeddingModelResource
+from impressox_pipelines.resources.embedding import EmbeddingModelResource
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
+from impressox_pipelines.stores import (
+    DOCUMENT_VECTORS_COLLECTION,
+    KNOWLEDGE_DOCUMENTS_COLLECTION,
+    OPPORTUNITIES_COLLECTION,
+    TWEET_VECTORS_COLLECTION,
+    TWEETS_COLLECTION,
+)
 
 if TYPE_CHECKING:
     from impressox_pipelines.rag.ingest import IngestReport
 
 CHROMA_WRITER_POOL = "chroma_writer"
-TWEETS_COLLECTION = "tweets"
-AIRDROPS_COLLECTION = "airdrop_opportunities"
 # Hit rate at 5 below this fails the check. all-MiniLM-L6-v2 with 200-token chunks answers 17 of the 19
 # golden questions in the top 5 (0.89) over the built-in and real documents; 0.75 tolerates two more
 # borderline misses (a chunking or model change moving a near-tie), while the breakages this guards
@@ -97,11 +98,9 @@ def knowledge_documents(
     `document.added` backend events, parsed to text with source, title and modification time, and
     stored in MongoDB `knowledge_documents`. Unreadable files are skipped, each with its reason."""
     folder = Path(config.folder).expanduser() if config.folder else BUILTIN_DOCS
-    client = redis.get_client()
-    registered, invalid_events = register_document_events(client)
-    documents, skipped = collect_documents(folder, added_documents(client), config.max_document_bytes)
-    skipped += invalid_events
-    counts = sync_documents(mongo.collection(DOCUMENTS_COLLECTION), documents)
+    added = added_documents(redis.get_client())
+    documents, skipped = collect_documents(folder, added, config.max_document_bytes)
+    counts = sync_documents(mongo.collection(KNOWLEDGE_DOCUMENTS_COLLECTION), documents)
     for item in skipped:
         context.log.warning(f"skipped {item.source}: {item.reason}")
     notes = [(d.source, note) for d in documents for note in d.notes]
@@ -116,7 +115,7 @@ def knowledge_documents(
             "skipped": len(skipped),
             "skipped_reasons": _skipped_table(skipped),
             "handled_with_notes": dg.MetadataValue.md(_table(notes, ("document", "note"))),
-            "events_registered": registered,
+            "added_by_events": len(added),
             "by_type": dict(Counter(d.file_type for d in documents)),
             "preview": dg.MetadataValue.md(
                 _table([(d.title, d.file_type, f"{d.size_bytes:,}", d.source) for d in documents],
@@ -129,7 +128,7 @@ def knowledge_documents(
 class DocumentEmbeddingsConfig(dg.Config):
     chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=32, description="Chunk size in the model's tokens.")
     chunk_overlap: int = Field(default=DEFAULT_CHUNK_OVERLAP, ge=0, description="Overlap in the model's tokens.")
-    collection: str = Field(default=DOCUMENT_VECTORS, description="Chroma collection of document chunks.")
+    collection: str = Field(default=DOCUMENT_VECTORS_COLLECTION, description="Chroma collection of document chunks.")
 
 
 @dg.asset(group_name="rag", deps=[knowledge_documents], pool=CHROMA_WRITER_POOL, kinds={"python", "chroma"})
@@ -151,7 +150,7 @@ def document_embeddings(
     model = embedding_model.get_model()
     collection = open_collection(chroma.get_client(), config.collection, model.name, model.dimension)
     splitter = make_splitter(model.tokenize, config.chunk_size, config.chunk_overlap)
-    records = list(mongo.get_database()[DOCUMENTS_COLLECTION].find({}))
+    records = list(mongo.get_database()[KNOWLEDGE_DOCUMENTS_COLLECTION].find({}))
     nodes, extra, per_document = [], {}, []
     for record in records:
         chunks = chunk_document(record, splitter)
@@ -181,7 +180,7 @@ class TweetEmbeddingsConfig(dg.Config):
         description='"all" tweets of the partition, or "airdrops": only the source tweets of the partition\'s '
                     "airdrop opportunities that are not scam-flagged.",
     )
-    collection: str = Field(default=TWEET_VECTORS, description="Chroma collection of tweets.")
+    collection: str = Field(default=TWEET_VECTORS_COLLECTION, description="Chroma collection of tweets.")
 
 
 @dg.asset(
@@ -219,7 +218,7 @@ def tweet_embeddings(
         if config.tweets == "airdrops":
             ids = {
                 str(tweet_id)
-                for opportunity in db[AIRDROPS_COLLECTION].find(
+                for opportunity in db[OPPORTUNITIES_COLLECTION].find(
                     {"partition_date": day, "scam_flag": {"$ne": True}}, {"source_tweet_ids": 1}
                 )
                 for tweet_id in opportunity.get("source_tweet_ids") or []
@@ -263,10 +262,11 @@ def golden_questions_hit_rate(
 
     model = embedding_model.get_model()
     client = chroma.get_client()
-    sources = [doc["_id"] for doc in mongo.get_database()[DOCUMENTS_COLLECTION].find({}, {"_id": 1})]
+    sources = [doc["_id"] for doc in mongo.get_database()[KNOWLEDGE_DOCUMENTS_COLLECTION].find({}, {"_id": 1})]
     evaluation = evaluate(
         load_golden_questions(),
-        lambda question, k: retrieve(question, k, client=client, model=model, collections=[DOCUMENT_VECTORS]),
+        lambda question, k: retrieve(question, k, client=client, model=model,
+                                     collections=[DOCUMENT_VECTORS_COLLECTION]),
         sources,
         k=GOLDEN_K,
     )
@@ -282,40 +282,3 @@ def golden_questions_hit_rate(
             "results": dg.MetadataValue.md(_table(rows, ("question", "result", "rank", "top source"), limit=50)),
         },
     )
-
-
-def embedding_model_resource() -> EmbeddingModelResource:
-    """The embedding model resource, with `IMPRESSOX_EMBEDDING_MODEL_PATH` when set (read at build time)."""
-    import os
-
-    return EmbeddingModelResource(model_path=os.environ.get(MODEL_PATH_VARIABLE) or None)
-
-
-def rag_definitions() -> dg.Definitions:
-    """The RAG field's assets, check and its own resource (`embedding_model`)."""
-    return dg.Definitions(
-        assets=[knowledge_documents, document_embeddings, tweet_embeddings],
-        asset_checks=[golden_questions_hit_rate],
-        resources={"embedding_model": embedding_model_resource()},
-    )
-
-
-def rag_summary(defs: dg.Definitions) -> list[str]:
-    """Demo lines: vectors in the knowledge base and the answer to one sample question with its source."""
-    from impressox_pipelines.rag.retrieval import retrieve
-    from impressox_pipelines.rag.store import open_collection
-
-    model = defs.resources["embedding_model"].get_model()
-    client = defs.resources["chroma"].get_client()
-    counts = []
-    for name in (DOCUMENT_VECTORS, TWEET_VECTORS):
-        collection = open_collection(client, name, model.name, model.dimension, create=False)
-        counts.append(collection.count() if collection is not None else 0)
-    lines = [f"chunks embedded: {sum(counts)} ({counts[0]} document chunks, {counts[1]} tweets)"]
-    question = "How do I recognise an airdrop scam?"
-    # Asked of the documents: tweets in the knowledge base include the scams the detector flagged.
-    hits = retrieve(question, 1, client=client, model=model, collections=[DOCUMENT_VECTORS])
-    if hits:
-        excerpt = " ".join(hits[0].text.split())[:160]
-        lines.append(f'rag query "{question}" → {hits[0].source} (score {hits[0].score}): {excerpt}…')
-    return lines

@@ -3,7 +3,6 @@
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -16,23 +15,18 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources.mongo import MongoResource
-from impressox_pipelines.resources.redis import RedisResource
-from impressox_pipelines.resources.x_scraper import ACCOUNTS_VARIABLE, URL_VARIABLE, XScraperResource
-from impressox_pipelines.settings import is_set
+from impressox_pipelines.resources.x_scraper import XScraperResource
+from impressox_pipelines.stores import (
+    RAW_RESPONSES_COLLECTION,
+    TWEETS_COLLECTION,
+    X_CURSORS_COLLECTION,
+    X_TARGETS_COLLECTION,
+)
 from impressox_pipelines.x.models import Tweet
 from impressox_pipelines.x.parser import ParseResult
 from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, scrape
-from impressox_pipelines.x.targets import (
-    CURSORS_COLLECTION,
-    TARGETS_COLLECTION,
-    CursorStore,
-    ScrapeTarget,
-    ingest_target_events,
-    load_targets,
-)
+from impressox_pipelines.x.targets import CursorStore, ScrapeTarget, load_targets
 
-TWEETS_COLLECTION = "tweets"
-RAW_RESPONSES_COLLECTION = "x_raw_responses"
 DEFAULT_TARGETS = ["@arbitrum", "@solana", "airdrop", "crypto giveaway"]
 BASELINE_DAYS = 7
 MIN_BASELINE = 10  # below this many tweets a day, a drop says nothing
@@ -128,7 +122,6 @@ def raw_tweets(
     context: dg.AssetExecutionContext,
     config: RawTweetsConfig,
     mongo: MongoResource,
-    redis: RedisResource,
     x_scraper: XScraperResource,
 ) -> dg.MaterializeResult:
     """Tweets of each configured and stored X target for the partition's UTC day(s), via SearchTimeline
@@ -141,10 +134,9 @@ def raw_tweets(
     db = mongo.get_database()
     tweets_coll = mongo.collection(TWEETS_COLLECTION, [IndexModel([("partition_date", ASCENDING)])])
     raw_coll = mongo.collection(RAW_RESPONSES_COLLECTION, [IndexModel([("day", ASCENDING), ("target", ASCENDING)])])
-    targets_coll = db[TARGETS_COLLECTION]
-    added, rejected_events = ingest_target_events(redis.get_client(), targets_coll)
+    targets_coll = db[X_TARGETS_COLLECTION]
     targets, rejected = load_targets(config.targets, targets_coll)
-    cursors = CursorStore(db[CURSORS_COLLECTION])
+    cursors = CursorStore(db[X_CURSORS_COLLECTION])
     pool = x_scraper.account_pool(db)
     days = _days(context)
 
@@ -204,8 +196,6 @@ def raw_tweets(
             "days": [d.isoformat() for d in days],
             "targets": [t.id for t in targets],
             "targets_rejected": rejected,
-            "targets_added_from_events": added,
-            "target_events_rejected": rejected_events,
             "pages": totals["pages"],
             "tweets_parsed": totals["parsed"],
             "tweets_new": totals["new"],
@@ -247,22 +237,3 @@ def _checks(tweets_coll: Any, days: list[date], day_counts: dict[str, int], tota
         dg.AssetCheckResult(check_name="targets_complete", passed=not incomplete, severity=warn,
                             metadata={"incomplete": incomplete}),
     ]
-
-
-def x_definitions() -> dg.Definitions:
-    """The social field: `raw_tweets` and the `x_scraper` resource (backend from `IMPRESSOX_X_BACKEND`,
-    default browser; site from `IMPRESSOX_X_URL`; accounts file from `IMPRESSOX_X_ACCOUNTS_FILE`)."""
-    scraper = XScraperResource(
-        backend=os.environ.get("IMPRESSOX_X_BACKEND") or "browser",
-        base_url=os.environ.get(URL_VARIABLE) or "https://x.com",
-        accounts_file=dg.EnvVar(ACCOUNTS_VARIABLE) if is_set(ACCOUNTS_VARIABLE) else None,
-        executable_path=os.environ.get("IMPRESSOX_CHROMIUM_PATH") or "/usr/bin/chromium",
-    )
-    return dg.Definitions(assets=[raw_tweets], resources={"x_scraper": scraper})
-
-
-def tweets_summary(defs: dg.Definitions) -> list[str]:
-    """Demo summary: how many tweets MongoDB holds."""
-    mongo = defs.resources["mongo"]
-    count = mongo.get_database()[TWEETS_COLLECTION].count_documents({})
-    return [f"tweets scraped and stored: {count}"]

@@ -17,7 +17,7 @@ app = typer.Typer(
 #   market: `impressox rules add|list|remove|backtest`
 #   notify: `impressox notify …`, `impressox users …`      ops: `impressox doctor`
 #   rag: `impressox rag query|reset`             x: `impressox x parse|accounts`
-from impressox_pipelines.cli import airdrops, core, market, notify, ops, rag, x  # noqa: E402,F401
+from impressox_pipelines.cli import airdrops, core, market, notify, operations, rag, x  # noqa: E402,F401
 
 
 def _setup_error(exc: BaseException) -> BaseException | None:

@@ -21,11 +21,10 @@ class PassageKind(StrEnum):
 
 
 def _resources():
-    from impressox_pipelines.assets.rag import embedding_model_resource
-    from impressox_pipelines.resources import core_resources
+    from impressox_pipelines.resources import build_resources
 
-    core = core_resources()
-    return core["chroma"], core["redis"], embedding_model_resource()
+    resources = build_resources()
+    return resources["chroma"], resources["redis"], resources["embedding_model"]
 
 
 @rag_app.command()

@@ -29,9 +29,8 @@ from impressox_pipelines.market.feed import PriceFeedClient
 from impressox_pipelines.market.prices import from_epoch_ms
 from impressox_pipelines.market.snapshot import SOURCES, Snapshot, SourceReport, take_snapshot
 from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, Pair
+from impressox_pipelines.stores import EXCHANGE_INFO_KEY, PRICE_REST_PREFIX
 
-REST_PREFIX = "impressox:prices:rest:"
-EXCHANGE_INFO_KEY = "impressox:prices:binance_exchange_info"
 MAX_REST_S = 3600.0
 DEFAULT_REST_S = 60.0
 EXCHANGE_INFO_TTL_S = 3600
@@ -81,7 +80,7 @@ def record_rest(client: Any, source: str, retry_after_s: float | None) -> Rest |
     since_ms = int(time.time() * 1000)
     value = json.dumps({"retry_after_s": retry_after_s, "rest_s": rest_ms / 1000, "since_ms": since_ms,
                         "until_ms": since_ms + rest_ms})
-    client.eval(_GROW_REST, 1, REST_PREFIX + source, value, rest_ms)
+    client.eval(_GROW_REST, 1, PRICE_REST_PREFIX + source, value, rest_ms)
     return read_rests(client, [source]).get(source)
 
 
@@ -93,8 +92,8 @@ def read_rests(client: Any, sources: Iterable[str] = SOURCES) -> dict[str, Rest]
     names = list(sources)
     pipe = client.pipeline(transaction=False)
     for name in names:
-        pipe.get(REST_PREFIX + name)
-        pipe.pttl(REST_PREFIX + name)
+        pipe.get(PRICE_REST_PREFIX + name)
+        pipe.pttl(PRICE_REST_PREFIX + name)
     answers = pipe.execute()
     now_ms = int(time.time() * 1000)
     rests = {}

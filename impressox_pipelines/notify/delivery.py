@@ -39,16 +39,18 @@ from pymongo.errors import DuplicateKeyError
 from telegram import error as tg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from impressox_pipelines.events import DEAD_LETTER_STREAM, NOTIFICATIONS_STREAM, dead_letter
+from impressox_pipelines.events.codec import PoisonEntry, RawFields, raw_fields
+from impressox_pipelines.events.dead_letters import dead_letter
+from impressox_pipelines.events.outbox import OutboxMessage, OutboxReader, parse_entry
+from impressox_pipelines.events.streams import bytes_client
 from impressox_pipelines.notify.channels import Channel
 from impressox_pipelines.notify.digest import DigestQueue
 from impressox_pipelines.notify.formatting import UnsplittableMessage, plain_text, render, split_message
-from impressox_pipelines.notify.outbox import InvalidEntry, OutboxMessage, OutboxReader, parse_entry
 from impressox_pipelines.notify.preferences import KIND_TOPIC, Preferences, PreferenceStore
+from impressox_pipelines.stores import DEAD_LETTER_STREAM, DELIVERIES_COLLECTION, NOTIFICATIONS_STREAM
 
 log = logging.getLogger(__name__)
 
-DELIVERIES_COLLECTION = "notification_deliveries"
 
 
 # ------------------------------------------------------------------------------------------ rate limits
@@ -219,6 +221,8 @@ class DeliveryReport:
     dead_lettered: int = 0
     retries: int = 0
     retry_after_waits: int = 0
+    vanished: int = 0
+    trimmed: int = 0
     errors: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -253,6 +257,7 @@ class Deliverer:
         self,
         *,
         redis_client: redis.Redis,
+        raw_client: redis.Redis | None = None,
         db: Any,
         channel: Channel,
         consumer: str,
@@ -265,7 +270,8 @@ class Deliverer:
     ):
         self.redis = redis_client
         self.channel = channel
-        self.reader = OutboxReader(redis_client, consumer, stream=stream, min_idle_ms=min_idle_ms)
+        self.reader = OutboxReader(raw_client if raw_client is not None else bytes_client(redis_client), consumer,
+                                   stream=stream, min_idle_ms=min_idle_ms)
         self.limits = limits
         self.retry = retry
         self.now = now
@@ -295,40 +301,51 @@ class Deliverer:
                 break
             await self._deliver_batch(batch)
         self.reader.retire()
+        self.report.vanished = self.reader.vanished
+        self.report.trimmed = self.reader.trim()
         return self.report
 
-    async def deliver_entry(self, entry_id: str) -> DeliveryReport:
-        """Deliver one outbox entry now, ahead of the consumer group: for a message that must not wait
-        for the next delivery run (a price alert).
+    async def deliver_entry(self, entry_id: str, read_ahead: int = 20) -> DeliveryReport:
+        """Deliver one outbox entry now: for a message that must not wait for a delivery run (a price
+        alert), delivered by the run that built it.
 
-        The delivery log keys make this and the group's later read of the same entry send each part
-        once: that read finds the parts sent, counts them as duplicates and acknowledges the entry. An
-        entry no longer in the stream (trimmed) is counted in `skipped`.
+        The entry is read through the consumer group when it is among the next `read_ahead` unread
+        entries (the usual case: it was just appended), so the group holds nothing more and no delivery
+        run is requested for it; those other entries are delivered too. Otherwise it is read directly,
+        and the delivery log keys make the group's later read of it find every part sent (counted as a
+        duplicate). An entry no longer in the stream (trimmed) is counted in `skipped`.
 
         Raises:
             DeliveryAborted: when the channel is unusable; the entry stays for the delivery run.
         """
         self._limiter = TelegramRateLimiter(self.limits) if self.limits else None
         self.reader.ensure_group()
-        entries = self.redis.xrange(self.stream, min=entry_id, max=entry_id)
+        batch = self.reader.read_new(read_ahead)
+        if batch:
+            await self._deliver_batch(batch)
+        if any(read_id == entry_id for read_id, _ in batch):
+            return self.report
+        entries = self.reader.read_one(entry_id)
         if not entries:
             self.report.skipped["entry no longer in the outbox"] += 1
             return self.report
-        await self._deliver_batch(entries)
+        await self._deliver_batch(entries, acknowledge=False)
         return self.report
 
-    async def _deliver_batch(self, batch: list[tuple[str, dict[str, str] | None]]) -> None:
+    async def _deliver_batch(self, batch: list[tuple[str, RawFields]], acknowledge: bool = True) -> None:
         jobs: dict[int | str, list[_Job]] = defaultdict(list)
         valid: list[OutboxMessage] = []
-        for entry_id, fields in batch:
+        for entry_id, raw in batch:
             self.report.entries += 1
             try:
-                valid.append(parse_entry(entry_id, fields))
-            except InvalidEntry as exc:
+                valid.append(parse_entry(entry_id, raw))
+            except PoisonEntry as exc:
                 self.report.invalid_entries += 1
-                dead_letter(self.redis, stream=self.stream, entry_id=entry_id, fields=fields or {},
+                self.report.errors[f"invalid outbox entry: {exc}"[:120]] += 1
+                dead_letter(self.redis, stream=self.stream, entry_id=entry_id, fields=raw_fields(raw),
                             reason=f"invalid outbox entry: {exc}")
-                self.reader.ack([entry_id])
+                if acknowledge:
+                    self.reader.ack([entry_id])
         explicit = [m.chat_id for m in valid if isinstance(m.chat_id, int)]
         known = self.preferences.get_many(explicit)
         audiences: dict[str, list[Preferences]] = {}
@@ -347,7 +364,8 @@ class Deliverer:
             else:
                 jobs[message.chat_id].append(_Job(message, message.chat_id, known.get(message.chat_id)))
         await asyncio.gather(*(self._deliver_chat(chat_jobs) for chat_jobs in jobs.values()))
-        self.reader.ack([m.entry_id for m in valid])
+        if acknowledge:
+            self.reader.ack([m.entry_id for m in valid])
 
     async def _deliver_chat(self, jobs: list[_Job]) -> None:
         # One chat's messages go out in outbox order; once a chat is gone, the rest are skipped.

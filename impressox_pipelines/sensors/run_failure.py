@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from impressox_pipelines.ops.alerts import (
+from impressox_pipelines.operations.alerts import (
     AlertThrottle,
     OperatorAlertSettings,
     RunFailure,
@@ -24,7 +24,7 @@ from impressox_pipelines.ops.alerts import (
     format_failure_alert,
     format_storm_summary,
 )
-from impressox_pipelines.ops.redaction import Redactor
+from impressox_pipelines.operations.redaction import Redactor
 from impressox_pipelines.resources.errors import safe_reason
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource

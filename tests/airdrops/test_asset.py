@@ -10,9 +10,8 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from impressox_pipelines.airdrops.models import OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
 from impressox_pipelines.assets.airdrops import airdrop_opportunities, airdrops_summary, notification_key
-from impressox_pipelines.events import NOTIFICATIONS_STREAM
+from impressox_pipelines.stores import NOTIFICATIONS_STREAM, OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
 from tests.airdrops.conftest import DAY, tweet
 
 PARTITION = DAY.date().isoformat()

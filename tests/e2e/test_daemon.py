@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from impressox_pipelines.events import publish_event
+from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.standins.launcher import running_standins

@@ -10,7 +10,7 @@ import pytest
 from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from impressox_pipelines.resources import core_resources
+from impressox_pipelines.resources import build_resources
 from impressox_pipelines.resources.chroma import ChromaResource
 from impressox_pipelines.resources.errors import ResourceSetupError, describe_endpoint
 from impressox_pipelines.resources.mongo import MongoResource
@@ -47,7 +47,7 @@ def test_prod_mode_names_every_missing_variable(monkeypatch):
     monkeypatch.setenv("IMPRESSOX_ENV", "prod")
     monkeypatch.setenv("IMPRESSOX_REDIS_URL", "redis://127.0.0.1:1")
     with pytest.raises(ConfigurationError) as err:
-        core_resources()
+        build_resources()
     message = str(err.value)
     for name in ("IMPRESSOX_MONGODB_URI", "IMPRESSOX_CHROMA_URL", "IMPRESSOX_TELEGRAM_BOT_TOKEN"):
         assert name in message
@@ -56,7 +56,7 @@ def test_prod_mode_names_every_missing_variable(monkeypatch):
 
 def test_set_variables_are_passed_as_envvar_not_value(monkeypatch):
     monkeypatch.setenv("IMPRESSOX_REDIS_URL", "redis://:hunter2@127.0.0.1:6390/0")
-    resources = core_resources()
+    resources = build_resources()
     # The resource holds an EnvVar reference; the secret value is not in its config.
     assert "hunter2" not in repr(resources["redis"].url)
     assert "IMPRESSOX_REDIS_URL" in repr(resources["redis"].url)

@@ -16,7 +16,7 @@ from impressox_pipelines.market.feed_state import (
     DEFAULT_REST_S,
     EXCHANGE_INFO_KEY,
     MAX_REST_S,
-    REST_PREFIX,
+    PRICE_REST_PREFIX,
     ExchangeInfoCache,
     read_rests,
     record_rest,
@@ -24,9 +24,9 @@ from impressox_pipelines.market.feed_state import (
 )
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.market.rules import Kind, Rule
-from impressox_pipelines.market.snapshot import SNAPSHOTS_COLLECTION
 from impressox_pipelines.market.symbols import parse_pair
 from impressox_pipelines.sensors.price_rules import build_price_rule_sensor
+from impressox_pipelines.stores import PRICE_SNAPSHOTS_COLLECTION
 
 
 def snapshot_run(stand_in, mongo, redis_resource, watchlist, poll_interval_s=60.0):
@@ -74,16 +74,16 @@ def test_a_rest_expires_with_its_retry_after_and_only_grows(redis_resource):
     long = record_rest(client, "binance", 30)
     assert long.retry_after_s == 30 and 29 < (long.until - datetime.now(UTC)).total_seconds() <= 30
     shorter = record_rest(client, "binance", 0.5)  # another process's shorter answer: the longer rest stays
-    assert shorter == long and 29_000 < client.pttl(REST_PREFIX + "binance") <= 30_000
+    assert shorter == long and 29_000 < client.pttl(PRICE_REST_PREFIX + "binance") <= 30_000
     record_rest(client, "coingecko", 0.3)
     assert set(read_rests(client)) == {"binance", "coingecko"}
     time.sleep(0.4)
     assert set(read_rests(client)) == {"binance"}
     assert record_rest(client, "coingecko", 0) is None and read_rests(client, ["coingecko"]) == {}
 
-    client.set(REST_PREFIX + "coingecko", "garbage", px=5000)  # unreadable, but it still says "rest"
+    client.set(PRICE_REST_PREFIX + "coingecko", "garbage", px=5000)  # unreadable, but it still says "rest"
     assert read_rests(client)["coingecko"].retry_after_s is None
-    client.set(REST_PREFIX + "coingecko", json.dumps({"retry_after_s": 5}))  # no expiry: not ours, ignored
+    client.set(PRICE_REST_PREFIX + "coingecko", json.dumps({"retry_after_s": 5}))  # no expiry: not ours, ignored
     assert "coingecko" not in read_rests(client)
 
 
@@ -117,7 +117,7 @@ def test_a_429_seen_by_one_run_rests_the_source_for_the_next_runs_and_the_sensor
     third = snapshot_run(prices, mongo, redis_resource, pairs, poll_interval_s=0.5)
     assert third["sources_resting"] == {} and third["sources"]["binance"]["received"] == 3
     assert asked(prices, "binance", "/ticker/price") == 1
-    stored = mongo.get_database()[SNAPSHOTS_COLLECTION]
+    stored = mongo.get_database()[PRICE_SNAPSHOTS_COLLECTION]
     assert stored.count_documents({"source": "binance"}) == 3
     assert stored.count_documents({"source": "coingecko"}) >= 2
 
@@ -141,9 +141,9 @@ def test_a_429_without_a_retry_after_or_with_an_absurd_one_gets_a_bounded_rest(p
     meta = snapshot_run(prices, mongo, redis_resource, ["BTC/USD"])
     client = redis_resource.get_client()
     assert meta["rests_recorded"]["binance"]["retry_after_s"] is None
-    assert (DEFAULT_REST_S - 5) * 1000 < client.pttl(REST_PREFIX + "binance") <= DEFAULT_REST_S * 1000
+    assert (DEFAULT_REST_S - 5) * 1000 < client.pttl(PRICE_REST_PREFIX + "binance") <= DEFAULT_REST_S * 1000
     assert meta["rests_recorded"]["coingecko"]["retry_after_s"] == 86400
-    assert (MAX_REST_S - 5) * 1000 < client.pttl(REST_PREFIX + "coingecko") <= MAX_REST_S * 1000
+    assert (MAX_REST_S - 5) * 1000 < client.pttl(PRICE_REST_PREFIX + "coingecko") <= MAX_REST_S * 1000
     assert meta["pairs_priced"] == 0 and "rate limited" in meta["missing"]["BTC/USD"]
 
 

@@ -12,14 +12,13 @@ from decimal import Decimal
 import dagster as dg
 
 from impressox_pipelines.assets.market import market_summary, price_rules_demo_job, price_snapshots
-from impressox_pipelines.events import NOTIFICATIONS_STREAM
-from impressox_pipelines.market.alerts import ALERTS_COLLECTION
 from impressox_pipelines.market.cache import write_quotes
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.market.prices import PriceQuote
 from impressox_pipelines.market.rules import Kind, Rule, Status
 from impressox_pipelines.market.symbols import parse_pair
 from impressox_pipelines.sensors.price_rules import build_price_rule_sensor, price_alert_job
+from impressox_pipelines.stores import NOTIFICATIONS_STREAM, PRICE_ALERTS_COLLECTION
 from tests.market.conftest import messages_received
 
 sensor = build_price_rule_sensor(30)
@@ -62,7 +61,7 @@ def test_run_keys_are_deterministic_and_the_cursor_prevents_refiring(redis_resou
     outcomes = [price_alert_job.execute_in_process(run_config=request.run_config, resources=resources)
                 .output_for_node("fire_price_alert")]
     assert outcomes == ["already"]
-    [alert] = list(mongo.get_database()[ALERTS_COLLECTION].find())
+    [alert] = list(mongo.get_database()[PRICE_ALERTS_COLLECTION].find())
     assert alert["_id"] == "price_alert:btc100k:1" and alert["owner_chat_id"] == "1001"
     [(_, entry)] = client.xrange(NOTIFICATIONS_STREAM)
     assert (entry["kind"], entry["chat_id"], entry["idempotency_key"]) == ("price_alert", "1001", alert["_id"])
@@ -186,7 +185,7 @@ def test_the_demo_job_seeds_rules_and_ticks_them(prices, mongo, redis_resource):
     )
     summary = result.output_for_node("run_price_rules_demo")
     assert summary["rules_seeded"] == 9  # BTC/USD, ETH/BTC, XRP/USD × above, below, move
-    alerts = mongo.get_database()[ALERTS_COLLECTION].count_documents({})
+    alerts = mongo.get_database()[PRICE_ALERTS_COLLECTION].count_documents({})
     assert alerts == summary["alerts_fired"]
     assert redis_resource.get_client().xlen(NOTIFICATIONS_STREAM) == alerts
     [line] = market_summary(dg.Definitions(resources=resources))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from impressox_pipelines.events import DEAD_LETTER_STREAM, NOTIFICATIONS_STREAM, enqueue_notification
+from impressox_pipelines.events.outbox import DELIVERY_GROUP, enqueue_notification
 from impressox_pipelines.notify.delivery import (
     DELIVERIES_COLLECTION,
     Deliverer,
@@ -23,9 +23,8 @@ from impressox_pipelines.notify.delivery import (
     classify,
     redrive,
 )
-from impressox_pipelines.notify.digest import DIGEST_QUEUE_COLLECTION
-from impressox_pipelines.notify.outbox import DELIVERY_GROUP
 from impressox_pipelines.notify.preferences import PreferenceStore
+from impressox_pipelines.stores import DEAD_LETTER_STREAM, DIGEST_QUEUE_COLLECTION, NOTIFICATIONS_STREAM
 from tests.conftest import REPO_ROOT
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.05, max_backoff_s=0.2, max_retry_after_s=10)

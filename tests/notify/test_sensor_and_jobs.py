@@ -6,19 +6,13 @@ import json
 
 import dagster as dg
 import pytest
-
 from impressox_pipelines.assets.notify import apply_backend_event_job, deliver_notifications_job
-from impressox_pipelines.events import (
-    DEAD_LETTER_STREAM,
-    EVENTS_STREAM,
-    NOTIFICATIONS_STREAM,
-    enqueue_notification,
-    publish_event,
-)
-from impressox_pipelines.notify.backend_events import InvalidEvent, parse_event
-from impressox_pipelines.notify.outbox import DELIVERY_GROUP
+
+from impressox_pipelines.events.backend import InvalidEvent, parse_event, publish_event
+from impressox_pipelines.events.outbox import DELIVERY_GROUP, enqueue_notification
 from impressox_pipelines.notify.preferences import PreferenceStore
 from impressox_pipelines.sensors.redis_events import redis_event_sensor
+from impressox_pipelines.stores import DEAD_LETTER_STREAM, EVENTS_STREAM, NOTIFICATIONS_STREAM
 
 
 def tick(redis_resource, cursor=None):

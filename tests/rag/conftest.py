@@ -113,7 +113,7 @@ def asset_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 def fixture_kb(tmp_path_factory, embedding_model_resource) -> Iterator[dict]:
     """A knowledge base built once: ../shared/fixtures/rag_docs as the folder (read in place) and the
     built-in documents added through `document.added` backend events. Yields resources and results."""
-    from impressox_pipelines.events import publish_event
+    from impressox_pipelines.events.backend import publish_event
     from impressox_pipelines.rag.library import BUILTIN_DOCS
 
     rag_docs = fixtures_root() / "rag_docs"

@@ -17,7 +17,7 @@ from impressox_pipelines.assets.rag import (
     knowledge_documents,
     tweet_embeddings,
 )
-from impressox_pipelines.events import publish_event
+from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION, TWEETS_COLLECTION, retrieve
 from tests.conftest import require_fixture
 from tests.rag.conftest import asset_metadata, materialize_documents, tweet_doc

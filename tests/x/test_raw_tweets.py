@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from impressox_pipelines.assets.social import raw_tweets, x_definitions
-from impressox_pipelines.events import publish_event
+from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.standins.x import StandInAccount
 from impressox_pipelines.x.parser import parse_body

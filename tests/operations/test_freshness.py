@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
-
 from impressox_pipelines.assets.ops import FRESHNESS_WINDOWS, freshness_checks_and_sensor
 
 

@@ -11,7 +11,7 @@ import time
 import dagster as dg
 import pytest
 
-from impressox_pipelines.ops.alerts import (
+from impressox_pipelines.operations.alerts import (
     AlertThrottle,
     OperatorAlertSettings,
     RunFailure,
@@ -137,7 +137,7 @@ def test_a_failure_storm_sends_a_budget_of_alerts_then_one_summary(harness_facto
 
 
 def test_an_alert_that_cannot_be_sent_is_held_and_summarised_later(harness_factory, bot_api, data_dir):
-    from tests.ops.conftest import free_port
+    from tests.operations.conftest import free_port
 
     down = harness_factory(base_url=f"http://127.0.0.1:{free_port()}/bot")
     failed = down.run("exploding_job")

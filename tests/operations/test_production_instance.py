@@ -18,8 +18,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.ops.conftest import REPO_ROOT
-from tests.ops.production import render_production_home
+from tests.operations.conftest import REPO_ROOT
+from tests.operations.production import render_production_home
 
 
 @pytest.fixture
@@ -131,8 +131,8 @@ def test_the_daemon_stores_sensor_ticks_in_postgres(production_home, postgres, t
 
 
 def test_doctor_reports_postgres_up_then_down(production_home, postgres, monkeypatch):
-    from impressox_pipelines.cli.ops import _dagster_instance_probe
-    from impressox_pipelines.ops.doctor import FAIL, OK, Check, run_check
+    from impressox_pipelines.cli.operations import _dagster_instance_probe
+    from impressox_pipelines.operations.doctor import FAIL, OK, Check, run_check
 
     monkeypatch.setenv("DAGSTER_HOME", str(production_home))
     check = Check("dagster_instance", "postgres", _dagster_instance_probe, timeout_s=30)

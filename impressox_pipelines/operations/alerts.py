@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from impressox_pipelines.stores import OPERATOR_ALERTS_PENDING_KEY, OPERATOR_ALERTS_SENT_KEY
+
 ENV_CHAT_ID = "IMPRESSOX_OPERATOR_CHAT_ID"
 ENV_UI_URL = "IMPRESSOX_DAGSTER_UI_URL"
 ENV_MAX_ALERTS = "IMPRESSOX_OPERATOR_ALERTS_PER_WINDOW"
 ENV_WINDOW = "IMPRESSOX_OPERATOR_ALERT_WINDOW_S"
 
-SENT_KEY = "impressox:ops:alerts_sent"
-PENDING_KEY = "impressox:ops:suppressed_failures"
 
 MAX_ERROR_CHARS = 300
 MAX_LISTED = 8
@@ -186,11 +186,11 @@ class AlertThrottle:
     def try_acquire(self, now: float) -> bool:
         """Take one message slot at time `now` (epoch seconds); False when the window is full."""
         member = f"{now:.6f}:{uuid.uuid4().hex}"
-        return bool(self.client.eval(_ADMIT, 1, SENT_KEY, now, self.window_s, self.max_alerts, member))
+        return bool(self.client.eval(_ADMIT, 1, OPERATOR_ALERTS_SENT_KEY, now, self.window_s, self.max_alerts, member))
 
     def pending(self) -> int:
         """How many held-back failures await the next summary."""
-        return int(self.client.llen(PENDING_KEY))
+        return int(self.client.llen(OPERATOR_ALERTS_PENDING_KEY))
 
     def admit_alert(self, now: float) -> bool:
         """Whether one failure may be sent on its own: no summary pending and a slot free."""
@@ -198,15 +198,15 @@ class AlertThrottle:
 
     def hold(self, failure: RunFailure) -> None:
         """Queue a failure for the next summary."""
-        self.client.rpush(PENDING_KEY, failure.to_json())
+        self.client.rpush(OPERATOR_ALERTS_PENDING_KEY, failure.to_json())
 
     def peek_held(self) -> list[RunFailure]:
         """The held-back failures, oldest first (left in place until `release_held`)."""
-        return [RunFailure.from_json(item) for item in self.client.lrange(PENDING_KEY, 0, -1)]
+        return [RunFailure.from_json(item) for item in self.client.lrange(OPERATOR_ALERTS_PENDING_KEY, 0, -1)]
 
     def release_held(self, count: int) -> None:
         """Drop the `count` oldest held-back failures, once their summary has been sent.
 
         Failures held after `peek_held` stay queued for the next summary.
         """
-        self.client.ltrim(PENDING_KEY, count, -1)
+        self.client.ltrim(OPERATOR_ALERTS_PENDING_KEY, count, -1)

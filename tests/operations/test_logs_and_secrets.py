@@ -18,20 +18,20 @@ import dagster as dg
 import pytest
 import yaml
 
-from impressox_pipelines.events import enqueue_notification
-from impressox_pipelines.ops.alerts import OperatorAlertSettings
-from impressox_pipelines.ops.logs import JsonFormatter, RedactSecretsFilter, record_fields
-from impressox_pipelines.resources import core_resources
+from impressox_pipelines.events.outbox import enqueue_notification
+from impressox_pipelines.operations.alerts import OperatorAlertSettings
+from impressox_pipelines.operations.logs import JsonFormatter, RedactSecretsFilter, record_fields
+from impressox_pipelines.resources import build_resources
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
 from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.sensors.run_failure import build_operator_alert_sensors
-from tests.ops.conftest import free_port
-from tests.ops.production import DEPLOY
+from tests.operations.conftest import free_port
+from tests.operations.production import DEPLOY
 
 OPERATORS = "-1009876543210"
-log = logging.getLogger("impressox_pipelines.ops.secrets_probe")
+log = logging.getLogger("impressox_pipelines.operations.secrets_probe")
 
 
 @dg.asset
@@ -109,7 +109,7 @@ def test_no_secret_reaches_logs_event_log_or_alerts(fake_secrets, bot_api, tmp_p
     from impressox_pipelines.assets.social import x_definitions
 
     log_file = tmp_path / "dagster.jsonl"
-    resources = {**core_resources(), "x_scraper": x_definitions().resources["x_scraper"]}
+    resources = {**build_resources(), "x_scraper": x_definitions().resources["x_scraper"]}
     failure_sensor, _ = build_operator_alert_sensors(OperatorAlertSettings(chat_id=OPERATORS))
     defs = dg.Definitions(assets=[deliver_probe, store_probe], jobs=[deliver_job, store_job],
                           sensors=[failure_sensor], resources=resources)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from impressox_pipelines.ops.redaction import Redactor
+from impressox_pipelines.operations.redaction import Redactor
 
 OK, FAIL, WARN = "ok", "FAIL", "warn"
 

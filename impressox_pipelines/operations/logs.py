@@ -17,7 +17,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from impressox_pipelines.ops.redaction import Redactor
+from impressox_pipelines.operations.redaction import Redactor
 
 # The attribute Dagster's log manager sets on every record it emits (dagster._core.log_manager).
 DAGSTER_META = "dagster_meta"

@@ -20,8 +20,8 @@ import typer
 
 from impressox_pipelines.cli import app
 from impressox_pipelines.cli.params import finite_positive
-from impressox_pipelines.ops.alerts import ENV_CHAT_ID
-from impressox_pipelines.ops.doctor import (
+from impressox_pipelines.operations.alerts import ENV_CHAT_ID
+from impressox_pipelines.operations.doctor import (
     Check,
     CheckFailed,
     exit_status,
@@ -30,7 +30,7 @@ from impressox_pipelines.ops.doctor import (
     probe_http,
     run_check,
 )
-from impressox_pipelines.ops.redaction import Redactor
+from impressox_pipelines.operations.redaction import Redactor
 from impressox_pipelines.resources.errors import describe_endpoint
 from impressox_pipelines.settings import is_production, missing_production_variables
 

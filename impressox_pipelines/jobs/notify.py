@@ -1,11 +1,5 @@
-"""Notifications' contribution to the code location: delivery, backend events and daily digests.
-
-No assets: delivering, applying an event and enqueueing digests are actions, so they are op jobs
-(kept out of `main_job`, which selects assets). The rules live in `impressox_pipelines.notify`:
-- `deliver_notifications_job` — drains the outbox through Telegram (or the local outbox file);
-- `apply_backend_event_job` — validates and applies one backend event (requested by `redis_event_sensor`);
-- `send_digests_job` — enqueues the digests due this hour (requested by `daily_digest_schedule`).
-"""
+"""Notification jobs: `deliver_notifications_job` drains the outbox; `send_digests_job` (requested by
+`daily_digest_schedule`) enqueues the digests due this hour. The rules live in `impressox_pipelines.notify`."""
 
 
 import asyncio
@@ -14,19 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-from pymongo.errors import DuplicateKeyError
 
-from impressox_pipelines.events import enqueue_notification
-from impressox_pipelines.notify.backend_events import parse_event
+from impressox_pipelines.events.outbox import enqueue_notification
 from impressox_pipelines.notify.delivery import Deliverer, RetryPolicy
 from impressox_pipelines.notify.digest import DigestQueue, day_moves, digest_due, digest_key, top_opportunities
 from impressox_pipelines.notify.preferences import PreferenceStore
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
+from impressox_pipelines.stores import OPPORTUNITIES_COLLECTION
 
-BACKEND_EVENTS_COLLECTION = "backend_events"
-AIRDROPS_COLLECTION = "airdrop_opportunities"
+# deploy/dagster.yaml runs one run with this tag at a time: Telegram's limits are per bot, not per run.
+TELEGRAM_DELIVERY_TAG = {"impressox/telegram_delivery": "bot"}
 
 
 class DeliveryConfig(dg.Config):
@@ -40,6 +33,7 @@ def _deliverer(context: dg.OpExecutionContext, config: DeliveryConfig, redis: Re
                channel: Any, telegram: TelegramResource) -> Deliverer:
     return Deliverer(
         redis_client=redis.get_client(),
+        raw_client=redis.get_bytes_client(),
         db=mongo.get_database(),
         channel=channel,
         consumer=f"run-{context.run_id[:8]}",
@@ -49,19 +43,31 @@ def _deliverer(context: dg.OpExecutionContext, config: DeliveryConfig, redis: Re
     )
 
 
-def _run_delivery(context: dg.OpExecutionContext, telegram: TelegramResource, deliver: Any) -> dict[str, Any]:
-    """Open the channel, run `deliver(channel)` (a coroutine function) and close it; the report as a dict."""
+def run_delivery(context: dg.OpExecutionContext, redis: RedisResource, mongo: MongoResource,
+                 telegram: TelegramResource, *, entry_id: str | None = None,
+                 config: DeliveryConfig | None = None) -> dict[str, Any]:
+    """One delivery pass inside any run: the whole outbox, or only `entry_id` (`Deliverer.deliver_entry`).
+    Returns the delivery report as a dict, with the channel's name."""
+    config = config or DeliveryConfig()
     channel = telegram.channel()
+    deliverer = _deliverer(context, config, redis, mongo, channel, telegram)
 
     async def run() -> Any:
         try:
-            return await deliver(channel)
+            if entry_id is not None:
+                return await deliverer.deliver_entry(entry_id)
+            return await deliverer.run(config.max_entries)
         finally:
             await channel.close()
 
     report = asyncio.run(run()).as_dict()
     context.log.info(f"delivery via {channel.name}: {json.dumps(report)}")
     return {"channel": channel.name, **report}
+
+
+def delivery_metadata(report: dict[str, Any]) -> dict[str, Any]:
+    """A delivery report as run metadata: counts as numbers, reasons as JSON."""
+    return {key: dg.MetadataValue.json(value) if isinstance(value, dict) else value for key, value in report.items()}
 
 
 @dg.op(description="Deliver every pending and new outbox entry (see impressox_pipelines.notify.delivery).")
@@ -73,83 +79,15 @@ def deliver_notifications(
     telegram: TelegramResource,
 ) -> dg.Output[dict]:
     started = datetime.now(UTC)
-    report = _run_delivery(context, telegram, lambda channel: _deliverer(
-        context, config, redis, mongo, channel, telegram).run(config.max_entries))
+    report = run_delivery(context, redis, mongo, telegram, config=config)
     elapsed = (datetime.now(UTC) - started).total_seconds()
-    metadata = {
-        "channel": report["channel"],
-        "entries": report["entries"],
-        "delivered": report["delivered"],
-        "parts_sent": report["parts_sent"],
-        "dead_lettered": report["dead_lettered"],
-        "deactivated": report["deactivated"],
-        "deferred": report["deferred"],
-        "duplicates_suppressed": report["duplicates_suppressed"],
-        "invalid_entries": report["invalid_entries"],
-        "retries": report["retries"],
-        "retry_after_waits": report["retry_after_waits"],
-        "skipped": dg.MetadataValue.json(report["skipped"]),
-        "errors": dg.MetadataValue.json(report["errors"]),
-        "elapsed_s": round(elapsed, 3),
-    }
-    return dg.Output(report, metadata=metadata)
+    return dg.Output(report, metadata={**delivery_metadata(report), "elapsed_s": round(elapsed, 3)})
 
 
-def deliver_outbox_entry(
-    context: dg.OpExecutionContext,
-    entry_id: str,
-    redis: RedisResource,
-    mongo: MongoResource,
-    telegram: TelegramResource,
-) -> dict[str, Any]:
-    """Deliver one outbox entry from inside another run, with the delivery rules and default
-    `DeliveryConfig` (`Deliverer.deliver_entry`); returns the delivery report as a dict."""
-    config = DeliveryConfig()
-    return _run_delivery(context, telegram, lambda channel: _deliverer(
-        context, config, redis, mongo, channel, telegram).deliver_entry(entry_id))
-
-
-@dg.job(
-    description="Drain the notification outbox to Telegram (rate-limited, retried, idempotent).",
-    # deploy/dagster.yaml runs one delivery at a time: Telegram's limits are per bot, not per run.
-    tags={"impressox/telegram_delivery": "bot"},
-)
+@dg.job(description="Drain the notification outbox to Telegram (rate-limited, retried, idempotent).",
+        tags=TELEGRAM_DELIVERY_TAG)
 def deliver_notifications_job() -> None:
     deliver_notifications()
-
-
-class BackendEventConfig(dg.Config):
-    entry_id: str
-    type: str
-    data: str  # the entry's `data` field, JSON as published
-
-
-@dg.op(description="Validate one backend event, apply it, and record it in `backend_events`.")
-def apply_backend_event(
-    context: dg.OpExecutionContext, config: BackendEventConfig, mongo: MongoResource
-) -> dg.Output[dict]:
-    # Validated again here: run config can be edited in the launchpad, and the event may predate a change.
-    event = parse_event(config.entry_id, {"type": config.type, "data": config.data})
-    db = mongo.get_database()
-    outcome = "recorded"
-    if event.type == "preferences.updated":
-        prefs = PreferenceStore(db).update(event.data)
-        outcome = f"preferences of chat {prefs.chat_id} updated"
-    try:
-        db[BACKEND_EVENTS_COLLECTION].insert_one({
-            "_id": event.entry_id, "type": event.type, "data": event.data, "outcome": outcome,
-            "applied_at": datetime.now(UTC), "run_id": context.run_id,
-        })
-    except DuplicateKeyError:
-        outcome += " (event already recorded)"
-    context.log.info(f"{event.type} {event.entry_id}: {outcome}")
-    return dg.Output({"type": event.type, "outcome": outcome},
-                     metadata={"event_type": event.type, "entry_id": event.entry_id, "outcome": outcome})
-
-
-@dg.job(description="Apply one backend event from the `impressox:events` stream.")
-def apply_backend_event_job() -> None:
-    apply_backend_event()
 
 
 class DigestConfig(dg.Config):
@@ -205,7 +143,7 @@ def enqueue_digests(
         # The digest covers the 24 hours before it; airdrop partitions are UTC days, so two of them.
         since = at - timedelta(hours=24)
         days = sorted({since.date().isoformat(), at.date().isoformat()})
-        docs = db[AIRDROPS_COLLECTION].find({"partition_date": {"$in": days}, "scam_flag": {"$ne": True}})
+        docs = db[OPPORTUNITIES_COLLECTION].find({"partition_date": {"$in": days}, "scam_flag": {"$ne": True}})
         payload = {
             "local_date": local_date,
             "airdrops": top_opportunities([_digest_airdrop(d) for d in docs], prefs.keywords, config.max_airdrops),
@@ -243,25 +181,3 @@ def daily_digest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
         run_config={"ops": {"enqueue_digests": {"config": {"at": at.isoformat()}}}},
         tags={"impressox/digest_hour": at.isoformat()},
     )
-
-
-def notify_definitions() -> dg.Definitions:
-    """The delivery, event and digest jobs, `redis_event_sensor` and `daily_digest_schedule`."""
-    from impressox_pipelines.sensors.redis_events import redis_event_sensor
-
-    return dg.Definitions(
-        jobs=[deliver_notifications_job, apply_backend_event_job, send_digests_job],
-        schedules=[daily_digest_schedule],
-        sensors=[redis_event_sensor],
-    )
-
-
-def delivery_summary(defs: dg.Definitions) -> list[str]:
-    """Demo summary: messages delivered (delivery-log records sent) and dead letters waiting."""
-    from impressox_pipelines.events import DEAD_LETTER_STREAM
-    from impressox_pipelines.notify.delivery import DELIVERIES_COLLECTION
-
-    db = defs.resources["mongo"].get_database()
-    sent = db[DELIVERIES_COLLECTION].count_documents({"status": "sent"})
-    dead = defs.resources["redis"].get_client().xlen(DEAD_LETTER_STREAM)
-    return [f"messages delivered: {sent}, dead-lettered: {dead}"]

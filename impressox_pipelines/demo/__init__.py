@@ -23,13 +23,16 @@ from typing import Any
 
 import dagster as dg
 
-from impressox_pipelines.assets.airdrops import airdrops_summary
-from impressox_pipelines.assets.market import market_summary
-from impressox_pipelines.assets.notify import delivery_summary
-from impressox_pipelines.assets.rag import rag_summary
-from impressox_pipelines.assets.social import tweets_summary
-from impressox_pipelines.events import publish_event
-from impressox_pipelines.market.demo_rules import DEMO_CHAT_ID
+from impressox_pipelines.demo.market import price_rules_demo_job
+from impressox_pipelines.demo.market_rules import DEMO_CHAT_ID
+from impressox_pipelines.demo.summaries import (
+    airdrops_summary,
+    delivery_summary,
+    market_summary,
+    rag_summary,
+    tweets_summary,
+)
+from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.settings import data_dir
 
 # A demo-only Bot API token: the demo talks to the Telegram stand-in through python-telegram-bot.
@@ -154,7 +157,7 @@ def run_demo(replay_dir: Path | None = None) -> int:
     with running_standins(replay_dir) as env:
         for key, value in sorted(env.items()):
             print(f"  {key}={value}")
-        defs = build_definitions()
+        defs = dg.Definitions.merge(build_definitions(), dg.Definitions(jobs=[price_rules_demo_job]))
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
         started = time.monotonic()

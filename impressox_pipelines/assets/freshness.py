@@ -1,4 +1,4 @@
-"""Operations' contribution to the code location: freshness checks and operator failure alerts.
+"""Freshness checks: a last-update check per asset whose data must keep arriving.
 
 Freshness is declared here against asset keys, so each field keeps sole ownership of its assets:
 `build_last_update_freshness_checks` fails a check when an asset (any of its partitions) has not been
@@ -13,9 +13,6 @@ from datetime import timedelta
 
 import dagster as dg
 
-from impressox_pipelines.ops.alerts import OperatorAlertSettings
-from impressox_pipelines.sensors.run_failure import build_operator_alert_sensors
-
 # Asset key -> the longest time without a new materialization before the asset counts as stale.
 FRESHNESS_WINDOWS: dict[str, timedelta] = {
     # Snapshots are due every 60 s; ten missed polls mean the price feed or its schedule is broken.
@@ -27,36 +24,17 @@ FRESHNESS_WINDOWS: dict[str, timedelta] = {
 }
 
 
-def freshness_checks_and_sensor() -> tuple[list[dg.AssetChecksDefinition], dg.SensorDefinition]:
-    """One last-update freshness check per entry of `FRESHNESS_WINDOWS` (severity WARN) and the sensor
-    that runs each check when its asset may have become stale."""
+def freshness_checks() -> list[dg.AssetChecksDefinition]:
+    """One last-update freshness check per entry of `FRESHNESS_WINDOWS` (severity WARN)."""
     with warnings.catch_warnings():
         # Dagster now prefers FreshnessPolicy objects attached to the asset definitions themselves;
         # checks by key keep every asset's definition in its owner's module (SupersessionWarning is a
         # FutureWarning).
         warnings.simplefilter("ignore", category=FutureWarning)
-        checks = [
+        return [
             check
             for key, window in FRESHNESS_WINDOWS.items()
             for check in dg.build_last_update_freshness_checks(
                 assets=[dg.AssetKey(key)], lower_bound_delta=window, severity=dg.AssetCheckSeverity.WARN
             )
         ]
-        sensor = dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks,
-            minimum_interval_seconds=120,
-            name="freshness_checks_sensor",
-            default_status=dg.DefaultSensorStatus.RUNNING,
-        )
-    return checks, sensor
-
-
-def ops_definitions() -> dg.Definitions:
-    """Freshness checks with their sensor, and the operator failure-alert sensors.
-
-    Raises:
-        ValueError: when an `IMPRESSOX_OPERATOR_*` number is not a positive integer.
-    """
-    checks, freshness_sensor = freshness_checks_and_sensor()
-    alert_sensors = build_operator_alert_sensors(OperatorAlertSettings.from_environment())
-    return dg.Definitions(asset_checks=checks, sensors=[freshness_sensor, *alert_sensors])

@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.ops.conftest import alive
+from tests.operations.conftest import alive
 
 LOCATION = Path(__file__).with_name("shutdown_location.py")
 

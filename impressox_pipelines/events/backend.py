@@ -1,9 +1,12 @@
-"""Backend events from the `impressox:events` stream: validation and what each one asks for.
+"""Backend events (`impressox:events`): publishing, decoding and validating them.
 
-Each entry has exactly two fields, `type` and `data` (a JSON object). `data` is checked against the
-type's schema below: required and optional fields with their types; an unexpected field, a missing one,
-a wrong type, or any key (at any depth) that starts with `$` or contains `.` rejects the event with a
-reason, so event data can never act as a MongoDB operator or path.
+Each entry has exactly two fields, `type` and `data` (a JSON object). Entries are read as bytes and
+decoded field by field (`events.codec`): bytes that are not UTF-8, JSON nested deeper than
+`codec.MAX_JSON_DEPTH`, lone surrogates, oversize data, an unknown type (from a newer backend, say) and
+missing or extra fields each raise `InvalidEvent` with the reason, which becomes the dead letter's.
+`data` is checked against the type's schema below: required and optional fields with their types;
+an unexpected field, a missing one, a wrong type, or any key (at any depth) that starts with `$` or
+contains `.` rejects the event with a reason, so event data can never act as a MongoDB operator or path.
 
     rule.created          {"rule_id": str, "symbol"?: str, "chat_id"?: int|str}
     scrape_target.added   {"kind": "user"|"search", "value": str}
@@ -19,7 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from impressox_pipelines.events.codec import PoisonEntry, RawFields, decode_fields, load_json_object
+from impressox_pipelines.events.streams import entry_id_text
 from impressox_pipelines.notify.preferences import InvalidPreferences, apply_changes
+from impressox_pipelines.stores import EVENTS_STREAM
 
 EVENT_FIELDS = ("type", "data")
 MAX_DATA_BYTES = 64_000
@@ -34,7 +40,7 @@ _SCHEMAS: dict[str, tuple[dict[str, tuple[type, ...]], dict[str, tuple[type, ...
 EVENT_TYPES = (*_SCHEMAS, "preferences.updated")
 
 
-class InvalidEvent(ValueError):
+class InvalidEvent(PoisonEntry):
     """An event that does not follow its documented format; the message is the reason."""
 
 
@@ -81,31 +87,37 @@ def _check_schema(event_type: str, data: dict[str, Any]) -> None:
         raise InvalidEvent("give path or url")
 
 
-def parse_event(entry_id: str, fields: Mapping[str, str] | None) -> BackendEvent:
-    """Validate one events-stream entry.
+def publish_event(client: Any, event_type: str, data: dict[str, Any]) -> str:
+    """Append a backend event to the events stream; returns the stream entry id."""
+    return entry_id_text(client.xadd(EVENTS_STREAM, {"type": event_type, "data": json.dumps(data, default=str)}))
+
+
+def parse_event(entry_id: str, raw: RawFields) -> BackendEvent:
+    """Decode and validate one events-stream entry as read (bytes or text fields).
 
     Raises:
-        InvalidEvent: naming the first problem (fields, unknown type, data not a JSON object, schema).
+        PoisonEntry: naming the first problem (`InvalidEvent` for the event rules; the codec's own for
+            undecodable bytes, size, depth, surrogates).
     """
-    if not fields:
-        raise InvalidEvent("entry has no fields")
+    try:
+        fields = decode_fields(raw)
+    except PoisonEntry as exc:
+        raise InvalidEvent(str(exc)) from None
     extra = sorted(set(fields) - set(EVENT_FIELDS))
     if extra:
         raise InvalidEvent(f"unexpected entry field(s): {', '.join(extra)[:200]}")
     event_type = fields.get("type") or ""
     if event_type not in EVENT_TYPES:
         raise InvalidEvent(f"unknown event type {event_type[:60]!r}")
-    raw = fields.get("data")
-    if raw is None:
+    text = fields.get("data")
+    if text is None:
         raise InvalidEvent("missing entry field: data")
-    if len(raw.encode("utf-8")) > MAX_DATA_BYTES:
+    if len(text.encode("utf-8")) > MAX_DATA_BYTES:
         raise InvalidEvent(f"data larger than {MAX_DATA_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidEvent(f"data is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidEvent("data is not a JSON object")
+        data = load_json_object(text)
+    except PoisonEntry as exc:
+        raise InvalidEvent(str(exc)) from None
     _check_keys(data)
     _check_schema(event_type, data)
     return BackendEvent(entry_id, event_type, data)

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from impressox_pipelines.cli import app
-from impressox_pipelines.ops.doctor import FAIL, OK, Check, exit_status, run_check
-from tests.ops.conftest import free_port, process_children
+from impressox_pipelines.operations.doctor import FAIL, OK, Check, exit_status, run_check
+from tests.operations.conftest import free_port, process_children
 
 # Loading a browser and the model takes seconds; the tests of failures leave them (and the external APIs,
 # which are unreachable here without the stand-ins) out.
