@@ -33,6 +33,8 @@ def parse_entry_id(text: str) -> tuple[int, int]:
     Raises:
         ValueError: for anything that is not a Redis stream id.
     """
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a stream id")
     ms, sep, seq = text.partition("-")
     if not ms.isdigit() or (sep and not seq.isdigit()) or len(ms) > 20 or len(seq) > 20:
         raise ValueError(f"{text[:60]!r} is not a stream id")

@@ -1,11 +1,12 @@
-"""Freshness checks declared by asset key in `ops_definitions()` against the assets the fields define."""
+"""Freshness checks declared by asset key (`assets.freshness`) against the assets the fields define."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import dagster as dg
-from impressox_pipelines.assets.ops import FRESHNESS_WINDOWS, freshness_checks_and_sensor
+from impressox_pipelines.assets.freshness import FRESHNESS_WINDOWS, freshness_checks
+from impressox_pipelines.sensors.freshness import build_freshness_checks_sensor
 
 
 def test_every_freshness_target_is_an_asset_of_the_code_location():
@@ -19,7 +20,8 @@ def test_every_freshness_target_is_an_asset_of_the_code_location():
 
 
 def test_a_stale_asset_fails_its_check_and_a_fresh_one_passes():
-    checks, sensor = freshness_checks_and_sensor()
+    checks = freshness_checks()
+    sensor = build_freshness_checks_sensor(checks)
     assert sensor.name == "freshness_checks_sensor"
     price_check = next(c for c in checks if {k.asset_key for k in c.check_keys} == {dg.AssetKey("price_snapshots")})
     assert FRESHNESS_WINDOWS["price_snapshots"] <= timedelta(minutes=15)

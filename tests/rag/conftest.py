@@ -115,6 +115,7 @@ def fixture_kb(tmp_path_factory, embedding_model_resource) -> Iterator[dict]:
     built-in documents added through `document.added` backend events. Yields resources and results."""
     from impressox_pipelines.events.backend import publish_event
     from impressox_pipelines.rag.library import BUILTIN_DOCS
+    from tests.helpers.events import apply_published_events
 
     rag_docs = fixtures_root() / "rag_docs"
     if not rag_docs.is_dir():
@@ -123,6 +124,7 @@ def fixture_kb(tmp_path_factory, embedding_model_resource) -> Iterator[dict]:
     client = resources["redis"].get_client()
     for path in sorted(BUILTIN_DOCS.glob("*.md")):
         publish_event(client, "document.added", {"path": str(path)})
+    apply_published_events(resources["redis"], resources["mongo"])
     first = materialize_documents(resources, rag_docs)
     second = materialize_documents(resources, rag_docs)
     yield {"resources": resources, "folder": rag_docs, "first": first, "second": second}

@@ -20,6 +20,7 @@ from impressox_pipelines.assets.rag import (
 from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION, TWEETS_COLLECTION, retrieve
 from tests.conftest import require_fixture
+from tests.helpers.events import apply_published_events
 from tests.rag.conftest import asset_metadata, materialize_documents, tweet_doc
 
 
@@ -130,12 +131,15 @@ def test_document_events_add_files_and_bad_events_are_reported(tmp_path, rag_res
     publish_event(client, "document.added", {"path": str(fetched), "url": "https://example.org/points"})
     publish_event(client, "document.added", {"url": "https://example.org/not-fetched"})
     publish_event(client, "document.added", {"path": str(tmp_path / "missing.md")})
-    publish_event(client, "rule.created", {"rule_id": "r1"})  # another field's event: not ours, untouched
+    publish_event(client, "rule.created", {"rule_id": "r1"})  # another field's event
     client.xadd("impressox:events", {"type": "document.added", "data": "{not json"})
+    report = apply_published_events(rag_resources["redis"], rag_resources["mongo"])
+    assert report.by_type == {"document.added": 2, "rule.created": 1}
+    reasons = " | ".join(report.dead_letters.values())
+    assert len(report.dead_letters) == 2 and "the backend must fetch" in reasons and "not JSON" in reasons
     result = materialize_documents(rag_resources, folder)
     docs = asset_metadata(result, "knowledge_documents")
-    assert docs["documents"] == 2 and docs["events_registered"] == 2 and docs["skipped"] == 3
-    assert "the backend must fetch" in docs["skipped_reasons"] and "not JSON" in docs["skipped_reasons"]
+    assert docs["documents"] == 2 and docs["added_by_events"] == 2 and docs["skipped"] == 1
     assert "cannot read file" in docs["skipped_reasons"]
     [hit] = retrieve("How many points per token?", 1, client=rag_resources["chroma"].get_client(),
                      model=rag_resources["embedding_model"].get_model(), collections=[DOCUMENTS_COLLECTION])
