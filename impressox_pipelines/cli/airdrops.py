@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 from impressox_pipelines.cli.params import finite_positive
 
 airdrops_app = typer.Typer(help="Airdrop detection: explain a tweet's score and scam flag; train the scam text model.",

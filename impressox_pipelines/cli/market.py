@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 from impressox_pipelines.market.rules import Direction
 from impressox_pipelines.market.symbols import Pair
 

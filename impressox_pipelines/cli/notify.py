@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 notify_app = typer.Typer(help="The notification outbox and its dead letters.", no_args_is_help=True)
 users_app = typer.Typer(help="Users' notification preferences (MongoDB `user_preferences`).", no_args_is_help=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 from impressox_pipelines.cli.params import finite_positive
 from impressox_pipelines.operations.alerts import ENV_CHAT_ID
 from impressox_pipelines.operations.doctor import (

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 rag_app = typer.Typer(help="Query and maintain the RAG knowledge base.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")

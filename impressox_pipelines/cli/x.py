@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 x_app = typer.Typer(help="X scraping: parse captured GraphQL responses, inspect the account pool.",
                     no_args_is_help=True)

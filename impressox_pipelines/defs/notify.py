@@ -10,7 +10,8 @@ from impressox_pipelines.settings import Settings
 
 
 def notify_definitions(settings: Settings) -> dg.Definitions:
-    policy = BatchPolicy(max_events=settings.event_batch_size)
+    policy = BatchPolicy(max_events=settings.event_batch_size, max_wait_s=settings.event_max_wait_s,
+                         redo_after_s=settings.event_redo_after_s)
     return dg.Definitions(
         jobs=[deliver_notifications_job, apply_backend_events_job, send_digests_job],
         schedules=[daily_digest_schedule],

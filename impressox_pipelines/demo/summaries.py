@@ -8,6 +8,7 @@ from impressox_pipelines.events.streams import last_entry_id
 from impressox_pipelines.market.cache import read_latest
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.stores import (
+    APPLIED_EVENTS_COLLECTION,
     DEAD_LETTER_STREAM,
     DELIVERIES_COLLECTION,
     DOCUMENT_VECTORS_COLLECTION,
@@ -80,10 +81,12 @@ def rag_summary(defs: dg.Definitions) -> list[str]:
 
 
 def delivery_summary(defs: dg.Definitions) -> list[str]:
-    """Messages delivered (delivery-log records sent) and dead letters waiting."""
+    """Backend events applied, messages delivered (delivery-log records sent) and dead letters waiting."""
     db = defs.resources["mongo"].get_database()
+    applied = db[APPLIED_EVENTS_COLLECTION].count_documents({"status": "applied"})
     sent = db[DELIVERIES_COLLECTION].count_documents({"status": "sent"})
     client = defs.resources["redis"].get_client()
     dead = client.xlen(DEAD_LETTER_STREAM)
     newest = last_entry_id(client, DEAD_LETTER_STREAM)
-    return [f"messages delivered: {sent}, dead-lettered: {dead}" + (f" (newest {newest})" if newest else "")]
+    return [f"backend events applied: {applied}; messages delivered: {sent}; dead letters: {dead}"
+            + (f" (newest {newest}; `impressox notify dead-letters` lists them)" if newest else "")]

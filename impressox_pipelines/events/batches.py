@@ -2,8 +2,9 @@
 
 `redis_event_sensor` is the one reader of `impressox:events`. Each tick it reads the entries after its
 cursor (ids only matter here: nothing is decoded, so no entry can stop the reader) and cuts them into
-batches of at most `BatchPolicy.max_events`; a last, partial batch whose newest entry is younger than
-`max_wait_s` waits for the next tick, so a burst becomes few runs. Each batch is one run.
+batches of at most `BatchPolicy.max_events`, so an event waits at most one sensor interval and a burst
+becomes few runs; with `max_wait_s` > 0, a last, partial batch whose newest entry is younger than that
+waits for the next tick too. Each batch is one run.
 
 Every requested batch is recorded in the Redis hash `impressox:events:batches` (field `<first>..<last>`,
 value JSON `{"requested_ms", "attempt"}`) and removed by the run that applied it. A batch still there
@@ -37,9 +38,9 @@ class BatchPolicy:
     """
 
     max_events: int = 1000
-    max_wait_s: float = 1.0
+    max_wait_s: float = 0.0
     max_per_tick: int = 20_000
-    redo_after_s: float = 120.0
+    redo_after_s: float = 60.0
 
 
 @dataclass(frozen=True)

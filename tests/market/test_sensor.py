@@ -14,12 +14,12 @@ import dagster as dg
 from impressox_pipelines.assets.market import price_snapshots
 from impressox_pipelines.demo.market import price_rules_demo_job
 from impressox_pipelines.demo.summaries import market_summary
+from impressox_pipelines.jobs.market import price_alert_job
 from impressox_pipelines.market.cache import write_quotes
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.market.prices import PriceQuote
 from impressox_pipelines.market.rules import Kind, Rule, Status
 from impressox_pipelines.market.symbols import parse_pair
-from impressox_pipelines.jobs.market import price_alert_job
 from impressox_pipelines.sensors.price_rules import build_price_rule_sensor
 from impressox_pipelines.stores import NOTIFICATIONS_STREAM, PRICE_ALERTS_COLLECTION
 from tests.market.conftest import messages_received

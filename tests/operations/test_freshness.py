@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
+
 from impressox_pipelines.assets.freshness import FRESHNESS_WINDOWS, freshness_checks
 from impressox_pipelines.sensors.freshness import build_freshness_checks_sensor
 
