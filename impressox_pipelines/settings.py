@@ -9,36 +9,12 @@ says whether its variable is set, and resources receive the variable through `da
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ENV_DATA_DIR = "IMPRESSOX_DATA_DIR"
-ENV_MODE = "IMPRESSOX_ENV"
-
-
-@dataclass(frozen=True)
-class ServiceVariable:
-    """An environment variable that switches one resource from its embedded default to production."""
-
-    name: str
-    service: str
-    secret: bool
-    description: str
-
-
-# The variables that select production services. In `IMPRESSOX_ENV=prod` every one must be set.
-SERVICE_VARIABLES: tuple[ServiceVariable, ...] = (
-    ServiceVariable(
-        "IMPRESSOX_MONGODB_URI", "MongoDB", True, "mongodb:// or mongodb+srv:// URI of the MongoDB deployment"
-    ),
-    ServiceVariable("IMPRESSOX_REDIS_URL", "Redis", True, "redis:// or rediss:// URL of the Redis server"),
-    ServiceVariable("IMPRESSOX_CHROMA_URL", "Chroma", False, "http(s):// URL of a `chroma run` server"),
-    ServiceVariable("IMPRESSOX_TELEGRAM_BOT_TOKEN", "Telegram", True, "Bot API token from @BotFather"),
-)
+from impressox_pipelines.variables import ENV_MODE, SERVICE_VARIABLES, ServiceVariable, is_set
 
 
 class ConfigurationError(RuntimeError):
@@ -103,11 +79,6 @@ def data_dir() -> Path:
 def is_production() -> bool:
     """True when `IMPRESSOX_ENV` is `prod` or `production` (case-insensitive)."""
     return load_settings().production
-
-
-def is_set(name: str) -> bool:
-    """Whether an environment variable is set to a non-blank value (its value is never returned)."""
-    return bool(os.environ.get(name, "").strip())
 
 
 def missing_production_variables() -> list[ServiceVariable]:

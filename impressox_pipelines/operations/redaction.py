@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
-from impressox_pipelines.settings import SERVICE_VARIABLES
+from impressox_pipelines.variables import SERVICE_VARIABLES
 
 MASK = "***"
 

@@ -45,7 +45,7 @@ def test_main_schedule_requests_today_and_closes_yesterday_in_the_first_hour():
 
     import dagster as dg
 
-    from impressox_pipelines.jobs import main_schedule
+    from impressox_pipelines.jobs.main import main_schedule
 
     noon = datetime(2026, 3, 29, 12, 5, tzinfo=UTC)
     at_noon = main_schedule(dg.build_schedule_context(scheduled_execution_time=noon))

@@ -106,10 +106,9 @@ def production_logging(log_file) -> dict:
 
 
 def test_no_secret_reaches_logs_event_log_or_alerts(fake_secrets, bot_api, tmp_path, capfd):
-    from impressox_pipelines.assets.social import x_definitions
 
     log_file = tmp_path / "dagster.jsonl"
-    resources = {**build_resources(), "x_scraper": x_definitions().resources["x_scraper"]}
+    resources = build_resources()
     failure_sensor, _ = build_operator_alert_sensors(OperatorAlertSettings(chat_id=OPERATORS))
     defs = dg.Definitions(assets=[deliver_probe, store_probe], jobs=[deliver_job, store_job],
                           sensors=[failure_sensor], resources=resources)

@@ -145,7 +145,7 @@ def test_definitions_expose_the_asset_with_its_scraper_resource(monkeypatch):
     defs = build_definitions()
     scraper = defs.resources["x_scraper"]
     assert (scraper.backend, scraper.base_url, scraper.accounts_file) == ("api", "http://127.0.0.1:9", None)
-    assert defs.resolve_assets_def("raw_tweets") is raw_tweets
+    assert defs.resolve_assets_def("raw_tweets").key == raw_tweets.key
     assert raw_tweets.partitions_def is not None and raw_tweets.backfill_policy.max_partitions_per_run == 7
     assert raw_tweets.group_names_by_key[raw_tweets.key] == "social"
     assert {c.name for c in raw_tweets.check_specs} == {"tweet_count_vs_baseline", "parse_failure_rate",
