@@ -179,6 +179,9 @@ class BrowserBackend:
             body = response.body()
         except Error as exc:
             error = str(exc).splitlines()[0][:200]
+            if response.status >= 400:
+                # x.com refuses with an empty body (404), which Chromium may not keep: the status is the answer.
+                body = b""
         return Page(operation=operation, url=response.url, status=response.status, body=body,
                     headers=dict(response.headers), account=lease.account.username, read_error=error)
 

@@ -230,7 +230,7 @@ def _run_lease(request, lease, pool, backend, on_page, outcome, seen_ids, seen_c
             result = parse_body(page.body, page.operation, scraped_at=page.fetched_at) if page.status == 200 else None
             errors = _errors(page.body) if result is None else [
                 (_int(e.get("code")), str(e.get("message") or "")[:200]) for e in result.errors]
-            verdict = _judge(page, request.operation, errors) if result is None or errors else None
+            verdict = _judge(page, request.operation, errors, outcome.reasons) if result is None or errors else None
             if verdict is not None:
                 _apply(verdict, page, lease, pool, outcome, on_page, log)
                 return
@@ -288,7 +288,8 @@ def _run_lease(request, lease, pool, backend, on_page, outcome, seen_ids, seen_c
 @dataclass(frozen=True)
 class _Verdict:
     """What a non-200 (or error-carrying) page means: `action` is "rate_limited", "mark" (with
-    `status`), or "stop" (the request ends, no account blamed)."""
+    `status`), "retry" (a new lease, i.e. a new page load) or "stop" (the request ends, no account
+    blamed)."""
 
     action: str
     reason: str
@@ -296,9 +297,10 @@ class _Verdict:
     status: str | None = None
 
 
-def _judge(page: Page, operation: str, errors: list[tuple[int, str]]) -> _Verdict | None:
+def _judge(page: Page, operation: str, errors: list[tuple[int, str]], reasons: Counter) -> _Verdict | None:
     """The verdict for a page and its X `errors` (code, message), after twscrape's
-    `queue_client._check_rep`; None = use it as data."""
+    `queue_client._check_rep`; None = use it as data. `reasons` (the request's counts so far) tells
+    whether a page load was already renewed once."""
     codes = [code for code, _ in errors]
     remaining = _remaining(page.headers)
     if page.status == 429 or (RATE_LIMIT_CODE in codes and remaining == 0):
@@ -314,9 +316,13 @@ def _judge(page: Page, operation: str, errors: list[tuple[int, str]]) -> _Verdic
         return _Verdict("mark", "account_expired", f"session rejected ({why}); refresh its cookies", "expired")
     if DEPENDENCY_CODE in codes and page.status != 200:
         return _Verdict("stop", "x_internal_error", f"X error 131 for {operation} (X's side)")
+    if page.status in (400, 404) and not page.retries and not reasons[f"reloaded_after_{page.status}"]:
+        # A backend that does not renew ids itself (the browser) gets one new page load: the web app
+        # then reads the current query ids and features, as a reload of x.com would.
+        return _Verdict("retry", f"reloaded_after_{page.status}", f"HTTP {page.status} for {operation}; reloading")
     if page.status == 404:
-        tried = " even after refreshing its query id and transaction keys" if page.retries else ""
-        return _Verdict("stop", "graphql_404_after_refresh" if page.retries else "http_404",
+        tried = " even after refreshing its query id and transaction keys"
+        return _Verdict("stop", "graphql_404_after_refresh",
                         f"X answered 404 for {operation} (query id {page.query_id}){tried}; account not blamed")
     if page.status == 400:
         message = "; ".join(m for _, m in errors) or "no message"
@@ -337,6 +343,8 @@ def _apply(verdict: _Verdict, page: Page, lease: Lease, pool: AccountPool, outco
     elif verdict.action == "mark":
         pool.mark(lease, verdict.status, verdict.message)
         log(f"account {name} marked {verdict.status}: {verdict.message}; rotating")
+    elif verdict.action == "retry":
+        log(verdict.message)  # the next lease resumes from the last cursor with a fresh page
     else:
         outcome.stopped = verdict.message
         log(verdict.message)

@@ -242,3 +242,26 @@ def test_x_error_codes_are_read_like_twscrape(pool_factory, status, body, remain
     outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, Once(), Collector(), max_attempts=1)
     assert outcome.reasons[reason] == 1
     assert pool.state()[0]["status"] == account_status
+
+
+def test_chromium_scrape_survives_rotated_query_ids_and_a_new_feature_mid_scrape(standin_factory, pool_factory):
+    from impressox_pipelines.x.browser import BrowserBackend
+
+    server = standin_factory()
+    site = server.app.state.site
+
+    def rotate():
+        site.rotate_query_id("SearchTimeline")
+        site.require_feature("responsive_web_grok_imagine_annotation_enabled")
+
+    browser = BrowserBackend(server.url, idle_timeout_s=4.0)
+    try:
+        got = Collector(on_first=rotate)
+        outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool_factory([GOOD]), browser, got)
+    finally:
+        browser.close()
+    assert outcome.complete and outcome.tweets > 20, (outcome, [(p.status, p.account) for p, _ in got.pages])
+    assert outcome.reasons["reloaded_after_404"] == 1
+    assert [p.status for p, _ in got.pages] == [200, 404, 200, 200]
+    assert server.app.state.stats["refused_query_id"] == 1 and server.app.state.stats["refused_transaction_id"] == 0
+    assert got.pages[2][0].url.split("?")[0].endswith(f"/{site.query_ids['SearchTimeline']}/SearchTimeline")
