@@ -250,8 +250,8 @@ def _run_lease(request, lease, pool, backend, on_page, outcome, seen_ids, seen_c
             promoted = {t.id for t in result.tweets if t.is_promoted}
             if promoted:
                 outcome.reasons["promoted"] += len(promoted & new_ids)
-            if not count_promoted:
-                new_ids -= promoted
+                if not count_promoted:
+                    new_ids -= promoted | _carried_only_by(promoted, result.tweets)
             cursor = result.bottom_cursor
             if result.failure and not result.tweets:
                 outcome.stopped = f"unusable response: {result.failure}"
@@ -283,6 +283,14 @@ def _run_lease(request, lease, pool, backend, on_page, outcome, seen_ids, seen_c
         outcome.reasons["no_response"] += 1
     finally:
         pages.close()
+
+
+def _carried_only_by(promoted: set[str], tweets: list) -> set[str]:
+    """Ids of the tweets an ad retweets or quotes that no organic tweet of the page carries too."""
+    def carried(kept: bool) -> set[str]:
+        return {i for t in tweets if (t.id in promoted) == kept for i in (t.retweeted_id, t.quoted_id) if i}
+
+    return carried(True) - carried(False)
 
 
 @dataclass(frozen=True)
