@@ -41,11 +41,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import bs4
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from impressox_pipelines.x.graphql import BEARER_TOKEN, FEATURES, QUERY_IDS
@@ -460,7 +461,10 @@ window.addEventListener("scroll", () => {{
   if (MODE.op !== "SearchTimeline") {{
     const u = await gql("UserByScreenName", {{screen_name: MODE.screen_name}});
     userId = u && u.data && u.data.user && u.data.user.result && u.data.user.result.rest_id;
-    if (!userId) return;
+    if (!userId) {{
+      if (u) document.getElementById("sentinel").textContent = "This account doesn\u2019t exist";
+      return;
+    }}
   }}
   loadMore();
 }})();
@@ -490,6 +494,8 @@ class XSite:
         self.required_features = set(FEATURES)
         self.unlisted_features: set[str] = set()  # required but absent from the bundle (only a 400 names them)
         self.bundle_lists_query_ids = True
+        self.error_pages = False  # every page shows "Something went wrong" (x.com's error view)
+        self.missing_handles: set[str] = set()  # lower-case handles whose profile does not exist
         self.new_keys()
 
     def new_keys(self) -> None:
@@ -589,6 +595,15 @@ def _features_error(missing: list[str]) -> JSONResponse:
                        "tracing": tracing},
         "code": 336, "kind": "Validation", "name": "BadRequestError", "source": "Client", "tracing": tracing}]},
         status_code=400)
+
+
+_LOGIN_PAGE = """<!doctype html><html><head><title>Log in to X / X</title></head><body>
+<h1>Sign in to X</h1><form action="/i/flow/login" method="post"><input name="username"
+placeholder="Phone, email, or username"><button>Next</button></form></body></html>"""
+_LOCKED_PAGE = """<!doctype html><html><head><title>X</title></head><body><h1>Your account has been locked.</h1>
+<p>We've temporarily limited some of your account features.</p><button>Start</button></body></html>"""
+_ERROR_PAGE = """<!doctype html><html><head><title>X</title></head><body><main>
+<p>Something went wrong. Try reloading.</p><button>Retry</button></main></body></html>"""
 
 
 class _RateLimiter:
@@ -704,6 +719,8 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
 
     def user_by_screen_name(variables: dict) -> dict:
         handle = str(variables.get("screen_name") or "")
+        if handle.lower() in site.missing_handles:
+            return {"data": {"user": {}}}  # x.com's answer for a handle nobody has
         user = next((u for u in _PROJECTS + _PEOPLE + _SCAMMERS if u.handle.lower() == handle.lower()),
                     _User(handle, handle, 5_000, datetime(2020, 1, 1, tzinfo=UTC)))
         return {"data": {"user": {"result": _user_result(user)}}}
@@ -768,13 +785,32 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
             return _error(404, 34, f"Sorry, that page does not exist ({operation}).")
         return JSONResponse(payload, headers=headers)
 
-    async def search_page(request: Request) -> HTMLResponse:
-        mode = {"op": "SearchTimeline", "query": request.query_params.get("q", "")}
-        return _page(f"{mode['query']} - Search", mode)
+    def not_a_timeline(request: Request) -> Response | None:
+        """What x.com shows instead of the page: a login wall for an unknown or expired session, the
+        locked-account page, or its error view (`site.error_pages`)."""
+        account = by_token.get(request.cookies.get("auth_token", ""))
+        if account is None or account.state == "expired":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/i/flow/login?redirect_after_login={quote(target, safe='')}", status_code=302)
+        if account.state == "locked":
+            return RedirectResponse("/account/access", status_code=302)
+        if site.error_pages:
+            return HTMLResponse(_ERROR_PAGE)
+        return None
 
-    async def profile_page(request: Request) -> HTMLResponse:
+    async def search_page(request: Request) -> Response:
+        mode = {"op": "SearchTimeline", "query": request.query_params.get("q", "")}
+        return not_a_timeline(request) or _page(f"{mode['query']} - Search", mode)
+
+    async def profile_page(request: Request) -> Response:
         handle = request.path_params["screen_name"]
-        return _page(f"@{handle}", {"op": "UserTweets", "screen_name": handle})
+        return not_a_timeline(request) or _page(f"@{handle}", {"op": "UserTweets", "screen_name": handle})
+
+    async def login_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(_LOGIN_PAGE)
+
+    async def locked_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(_LOCKED_PAGE)
 
     def _page(title: str, mode: dict) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=html.escape(title), bearer=BEARER_TOKEN,
@@ -809,6 +845,8 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
         Route("/responsive-web/client-web/{name}", client_web),
         Route("/i/api/graphql/{query_id}/{operation}", graphql),
         Route("/search", search_page),
+        Route("/i/flow/login", login_page),
+        Route("/account/access", locked_page),
         Route("/img/{path:path}", static),
         Route("/video/{path:path}", static),
         Route("/fonts/{path:path}", static),

@@ -201,14 +201,15 @@ def scrape(
         except NotATimeline as exc:
             reason = f"page_{exc.kind}"
             outcome.reasons[reason] += 1
+            pool.failed(lease, reason, f"{exc.kind}: {exc}", cooldown_s=0.0)
             if exc.kind == "login_wall":
-                pool.mark(lease, "expired", f"login wall instead of the timeline: {exc}")
+                pool.mark(lease, "expired", f"login wall instead of the timeline ({exc}); refresh its cookies")
             elif exc.kind == "account_locked":
-                pool.mark(lease, "locked", f"locked-account page: {exc}")
-            else:
-                pool.failed(lease, reason, str(exc), cooldown_s=0.0)
-            if exc.kind == "empty_timeline":
-                outcome.stopped, outcome.complete = f"empty timeline: {exc}", True
+                pool.mark(lease, "locked", f"locked-account page ({exc})")
+            elif exc.kind == "empty_timeline":
+                outcome.stopped, outcome.complete = f"empty timeline ({exc})", True
+            elif outcome.reasons[reason] >= 2:  # "Something went wrong" twice: X is failing, not the account
+                outcome.stopped = f"X showed an error page twice ({exc})"
             log(f"account {name}: the page is not a timeline ({exc.kind}: {exc})")
     return outcome
 

@@ -95,7 +95,8 @@ def test_rotation_past_expired_suspended_and_rate_limited_accounts_through_chrom
     got = Collector()
     outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, browser, got, log=logs.append)
     assert outcome.complete and outcome.tweets > 20
-    assert (outcome.reasons["account_expired"], outcome.reasons["account_suspended"],
+    # x.com shows an expired session its login wall: no GraphQL call is made at all.
+    assert (outcome.reasons["page_login_wall"], outcome.reasons["account_suspended"],
             outcome.reasons["rate_limited"]) == (1, 1, 1)
     state = {d["_id"]: d for d in pool.state()}
     assert state["a_expired"]["status"] == "expired" and state["b_suspended"]["status"] == "suspended"
