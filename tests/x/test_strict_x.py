@@ -265,3 +265,22 @@ def test_chromium_scrape_survives_rotated_query_ids_and_a_new_feature_mid_scrape
     assert [p.status for p, _ in got.pages] == [200, 404, 200, 200]
     assert server.app.state.stats["refused_query_id"] == 1 and server.app.state.stats["refused_transaction_id"] == 0
     assert got.pages[2][0].url.split("?")[0].endswith(f"/{site.query_ids['SearchTimeline']}/SearchTimeline")
+
+
+def test_the_resource_passes_configuration_and_the_shared_redis_to_the_api_backend(standin_factory, pool_factory,
+                                                                                 redis_resource, tmp_path):
+    from impressox_pipelines.resources.x_scraper import XScraperResource
+
+    server = standin_factory()
+    site = server.app.state.site
+    site.bundle_lists_query_ids = False
+    new = site.rotate_query_id("SearchTimeline")
+    scraper = XScraperResource(backend="api", base_url=server.url, query_ids={"SearchTimeline": new},
+                               xclid_ttl_s=120)
+    redis = redis_resource.get_client()
+    warnings: list[str] = []
+    with scraper.open_backend(redis, log=warnings.append) as backend:
+        outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool_factory([GOOD]), backend, Collector())
+    assert outcome.complete and outcome.reasons["refreshed_after_404"] == 0
+    assert 0 < redis.ttl(XCLID_KEY.format(username="e_good")) <= 120
+    assert redis.get(OPERATIONS_KEY) is None and any("names no query ids" in w for w in warnings)
