@@ -165,9 +165,10 @@ def parse_payload(payload: Any, operation: str | None = None, *, scraped_at: dat
         # An entry fragment has a tweet or a cursor; anything else is not an X GraphQL response at all.
         result.failure = "not_graphql: no `data`, `errors`, tweet or timeline entry in the object"
     stamp = scraped_at or datetime.now(UTC)
+    authors: dict[str, tuple] = {}
     for tid, obj in walker.tweets.items():
         try:
-            tweet = _build(obj, walker.tweets, operation, stamp)
+            tweet = _build(obj, walker.tweets, operation, stamp, authors)
         except _Missing as exc:
             result.skipped[f"missing_field:{exc.args[0]}"] += 1
             continue
@@ -380,14 +381,29 @@ def _views(obj: dict) -> int | None:
         return None
 
 
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
+def _values(items: Any, key: str) -> list[str]:
+    """`items[i][key]` for each entity object that has one, without repeats, in order."""
+    if not items:
+        return []
+    return list(dict.fromkeys(v for item in items if (v := item.get(key))))
 
 
-def _author(obj: dict, fields: dict) -> tuple[str, str, str, int | None, datetime | None, bool]:
+def _author(obj: dict, fields: dict, known: dict[str, tuple]) -> tuple[str, str, str, int | None, datetime | None,
+                                                                       bool]:
     user = ((obj.get("core") or {}).get("user_results") or {}).get("result")
     if not isinstance(user, dict) or user.get("__typename") not in (None, "User"):
         raise _Missing("author")
+    # One response repeats the same author in every tweet of theirs: read each author once.
+    user_id = user.get("rest_id")
+    if user_id in known:
+        return known[user_id]
+    author = _read_author(user, fields)
+    if user_id:
+        known[user_id] = author
+    return author
+
+
+def _read_author(user: dict, fields: dict) -> tuple[str, str, str, int | None, datetime | None, bool]:
     legacy = user.get("legacy") or {}
     core = user.get("core") or {}
     handle = core.get("screen_name") or legacy.get("screen_name")
@@ -425,7 +441,10 @@ def _content(obj: dict, fields: dict) -> tuple[str, dict]:
 
 
 def _media(fields: dict) -> list[Media]:
-    items = (fields.get("extended_entities") or {}).get("media") or (fields.get("entities") or {}).get("media")
+    extended = fields.get("extended_entities")
+    items = (extended.get("media") if extended else None) or (fields.get("entities") or {}).get("media")
+    if not items:
+        return []
     out = []
     for m in items or ():
         if not isinstance(m, dict) or not m.get("media_url_https"):
@@ -440,10 +459,11 @@ def _media(fields: dict) -> list[Media]:
     return out
 
 
-def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at: datetime) -> Tweet:
+def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at: datetime,
+           authors: dict[str, tuple]) -> Tweet:
     fields = obj.get("legacy") or obj
     tid = obj["rest_id"]
-    author_id, handle, name, followers, author_created, verified = _author(obj, fields)
+    author_id, handle, name, followers, author_created, verified = _author(obj, fields, authors)
     retweeted = _unwrap((fields.get("retweeted_status_result") or {}).get("result"))
     retweeted_id = (retweeted or {}).get("rest_id") or fields.get("retweeted_status_id_str")
     source_obj = tweets.get(retweeted_id) if retweeted_id else None
@@ -476,10 +496,10 @@ def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at
         retweeted_id=retweeted_id,
         quoted_id=quoted_id,
         quoted_unavailable=quoted_unavailable,
-        hashtags=_unique([h.get("text") for h in entities.get("hashtags") or ()]),
-        cashtags=_unique([s.get("text") for s in entities.get("symbols") or ()]),
-        mentions=_unique([m.get("screen_name") for m in entities.get("user_mentions") or ()]),
-        urls=_unique([u.get("expanded_url") or u.get("url") for u in urls]),
+        hashtags=_values(entities.get("hashtags"), "text"),
+        cashtags=_values(entities.get("symbols"), "text"),
+        mentions=_values(entities.get("user_mentions"), "screen_name"),
+        urls=list(dict.fromkeys(v for u in urls if (v := u.get("expanded_url") or u.get("url")))) if urls else [],
         media=_media(source_fields),
         like_count=_int(fields.get("favorite_count")),
         retweet_count=_int(fields.get("retweet_count")),
