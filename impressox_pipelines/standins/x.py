@@ -668,7 +668,7 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
     limiter = _RateLimiter(window_s)
     posts = _janitr_posts(replay_dir) if replay_dir else []
     captures = replay_dir / "twscrape" if replay_dir else None
-    stats = {"graphql": 0, "static": 0, "refused_transaction_id": 0, "refused_query_id": 0,
+    stats = {"graphql": 0, "static": 0, "home": 0, "refused_transaction_id": 0, "refused_query_id": 0,
              "refused_features": 0}
     # Sizes like x.com's: a 48 px avatar, a ~600 px photo (decodable, so blocking also saves decoding),
     # the first megabyte of a video, a web font.
@@ -829,6 +829,7 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
         return Response(font, media_type="font/woff2")
 
     async def home(request: Request) -> HTMLResponse:
+        stats["home"] += 1
         return HTMLResponse(site.home_html())
 
     async def client_web(request: Request) -> Response:

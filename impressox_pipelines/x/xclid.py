@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,15 +86,20 @@ class TransactionIds:
     """Per-account transaction-id generators, their documents cached in `cache` for `ttl_s` seconds.
 
     `cache` is a redis-py client (or anything with its `get`, `set(name, value, ex=)` and `delete`);
-    `home_path` is the page fetched for the documents (x.com's logged-in home, `/home`).
+    `home_path` is the page fetched for the documents (x.com's logged-in home, `/home`). A generator
+    built in this process is reused for `reuse_s` seconds (of `clock`) before the cache is read again,
+    so a request does not move the documents (hundreds of KB on x.com) out of Redis each time.
     """
 
-    def __init__(self, cache: Any, *, assets_url: str = TWIMG_ASSETS, ttl_s: int = 3600, home_path: str = "/home"):
+    def __init__(self, cache: Any, *, assets_url: str = TWIMG_ASSETS, ttl_s: int = 3600, home_path: str = "/home",
+                 reuse_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
         self.cache = cache
         self.assets_url = assets_url
         self.ttl_s = ttl_s
         self.home_path = home_path
-        self._generators: dict[str, tuple[HomeDocuments, ClientTransaction]] = {}
+        self.reuse_s = reuse_s
+        self.clock = clock
+        self._generators: dict[str, tuple[ClientTransaction, float]] = {}
 
     def header(self, client: httpx.Client, username: str, method: str, path: str, *, fresh: bool = False,
                home: str | None = None) -> str:
@@ -103,20 +110,17 @@ class TransactionIds:
         Raises:
             TransactionIdError: the documents could not be fetched or read (see its `reason`).
         """
+        known = self._generators.get(username)
+        if known is not None and not fresh and self.clock() - known[1] < self.reuse_s:
+            return known[0].generate_transaction_id(method.upper(), path)
         documents = None if fresh else _cached(self.cache.get(CACHE_KEY.format(username=username)))
         if documents is None:
             documents = self.fetch(client, home)
             self.cache.set(CACHE_KEY.format(username=username),
                            json.dumps({"home": documents.home, "ondemand": documents.ondemand}), ex=self.ttl_s)
-        return self._generator(username, documents).generate_transaction_id(method.upper(), path)
-
-    def _generator(self, username: str, documents: HomeDocuments) -> ClientTransaction:
-        known = self._generators.get(username)
-        if known is not None and known[0] == documents:
-            return known[1]
         made = generator(documents)
-        self._generators[username] = (documents, made)
-        return made
+        self._generators[username] = (made, self.clock())
+        return made.generate_transaction_id(method.upper(), path)
 
     def home_page(self, client: httpx.Client) -> str:
         """The account's home page (text).

@@ -284,3 +284,22 @@ def test_the_resource_passes_configuration_and_the_shared_redis_to_the_api_backe
     assert outcome.complete and outcome.reasons["refreshed_after_404"] == 0
     assert 0 < redis.ttl(XCLID_KEY.format(username="e_good")) <= 120
     assert redis.get(OPERATIONS_KEY) is None and any("names no query ids" in w for w in warnings)
+
+
+def test_transaction_documents_are_shared_through_redis_and_renewed_after_a_new_build(standin_factory,
+                                                                                     pool_factory, redis_resource):
+    server = standin_factory()
+    site, stats = server.app.state.site, server.app.state.stats
+    redis = redis_resource.get_client()
+    pool = pool_factory([GOOD])
+    outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, ApiBackend(server.url, cache=redis),
+                     Collector())
+    assert outcome.complete and stats["home"] == 1  # one page read for the documents and the bundle
+    other_process = ApiBackend(server.url, cache=redis)
+    outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, other_process, Collector())
+    assert outcome.complete and stats["home"] == 1 and stats["refused_transaction_id"] == 0
+    site.new_keys()  # x.com deployed a new build: every id signed with the old key is refused
+    outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, other_process, Collector())
+    assert outcome.complete and outcome.reasons["refreshed_after_404"] == 1
+    assert stats["refused_transaction_id"] == 1 and stats["home"] == 2
+    assert json.loads(redis.get(XCLID_KEY.format(username="e_good")))["home"] == site.home_html()
