@@ -505,8 +505,8 @@ class XSite:
         self.key = base64.b64encode(bytes(self.key_bytes)).decode()
         self.indices = [rng.randrange(self.KEY_LENGTH) for _ in range(4)]
         self.frames = [[[rng.randrange(256) for _ in range(11)] for _ in range(16)] for _ in range(4)]
-        self.ondemand_hash = "%07x" % rng.randrange(16 ** 7)
-        self.main_hash = "%08x" % rng.randrange(16 ** 8)
+        self.ondemand_hash = f"{rng.randrange(16 ** 7):07x}"
+        self.main_hash = f"{rng.randrange(16 ** 8):08x}"
         from x_client_transaction import ClientTransaction
 
         # The server side of the check uses the same library as the client: what it proves is that the
@@ -518,7 +518,7 @@ class XSite:
         """Give `operation` a new query id (the old one answers 404 from now on); returns it."""
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
         self.query_ids[operation] = "".join(self.rng.choice(alphabet) for _ in range(22))
-        self.main_hash = "%08x" % self.rng.randrange(16 ** 8)
+        self.main_hash = f"{self.rng.randrange(16 ** 8):08x}"
         return self.query_ids[operation]
 
     def require_feature(self, name: str, *, in_bundle: bool = True) -> None:

@@ -18,8 +18,8 @@ from impressox_pipelines.x.accounts import Lease
 from impressox_pipelines.x.cache import MemoryCache
 from impressox_pipelines.x.graphql import auth_headers, graphql_path, request_params, search_variables
 from impressox_pipelines.x.operations import Operations, missing_features
-from impressox_pipelines.x.xclid import TWIMG_ASSETS, TransactionIdError, TransactionIds
 from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, ProxyFailure
+from impressox_pipelines.x.xclid import TWIMG_ASSETS, TransactionIdError, TransactionIds
 
 
 class ApiBackend:

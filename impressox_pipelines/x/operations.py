@@ -100,7 +100,8 @@ class Operations:
         """
         discovered = self._discovered().get(operation)
         query_id = discovered[0] if discovered else self.query_ids[operation]
-        features = {**self.features, **{n: False for n in (discovered[1] if discovered else ()) if n not in self.features},
+        named = discovered[1] if discovered else ()
+        features = {**self.features, **{n: False for n in named if n not in self.features},
                     **self.added.get(operation, {})}
         return Operation(operation, query_id, features)
 

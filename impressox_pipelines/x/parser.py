@@ -477,8 +477,8 @@ def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at
     quoted = _unwrap(quoted_raw)
     quoted_unavailable = isinstance(quoted_raw, dict) and quoted_raw.get("__typename") in _UNAVAILABLE_TYPENAMES
     reference = (obj.get("quotedRefResult") or {}).get("result")
-    quoted_id = (quoted or {}).get("rest_id") or (reference.get("rest_id") if isinstance(reference, dict) else None) or (
-        fields.get("quoted_status_id_str") if fields.get("is_quote_status") else None)
+    quoted_id = ((quoted or {}).get("rest_id") or (reference.get("rest_id") if isinstance(reference, dict) else None)
+                 or (fields.get("quoted_status_id_str") if fields.get("is_quote_status") else None))
     views = _views(obj)
     if views is None and source_obj is not None:
         views = _views(source_obj)

@@ -52,10 +52,12 @@ def placed(place: str, tweet: dict, n: int) -> dict:
     if place == "module":
         return {"entryId": f"conversationthread-{n}", "content": {
             "__typename": "TimelineTimelineModule",
-            "items": [{"entryId": f"conversationthread-{n}-tweet-{tweet['rest_id']}", "item": {"itemContent": item(tweet)}}]}}
+            "items": [{"entryId": f"conversationthread-{n}-tweet-{tweet['rest_id']}",
+                       "item": {"itemContent": item(tweet)}}]}}
     retweet = copy.deepcopy(tweet)
     retweet["rest_id"] = str(int(tweet["rest_id"]) + 1000 + n)
-    retweet["legacy"] = {**retweet["legacy"], "full_text": "RT @someone: …", "retweeted_status_result": {"result": tweet}}
+    retweet["legacy"] = {**retweet["legacy"], "full_text": "RT @someone: …",
+                         "retweeted_status_result": {"result": tweet}}
     retweet.pop("quoted_status_result", None)
     retweet.pop("quotedRefResult", None)
     return placed("entry", retweet, n)

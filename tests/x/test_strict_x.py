@@ -13,8 +13,7 @@ import pytest
 
 from impressox_pipelines.standins.x import StandInAccount, XSite
 from impressox_pipelines.x.api import ApiBackend
-from impressox_pipelines.x.graphql import FEATURES, QUERY_IDS, auth_headers, day_query, request_params, \
-    search_variables
+from impressox_pipelines.x.graphql import FEATURES, QUERY_IDS, auth_headers, day_query, request_params, search_variables
 from impressox_pipelines.x.operations import CACHE_KEY as OPERATIONS_KEY
 from impressox_pipelines.x.operations import missing_features, parse_bundle
 from impressox_pipelines.x.scrape import PageRequest, scrape
