@@ -47,11 +47,13 @@ def skip_reason(text: str | None) -> str | None:
 
 def tweet_nodes(
     documents: Iterable[dict[str, Any]],
+    include_promoted: bool = False,
 ) -> tuple[list[TextNode], dict[str, dict[str, Any]], list[SkippedInput]]:
     """Nodes for the given tweet documents.
 
     Returns `(nodes, volatile_metadata_by_node_id, skipped)`. Retweets whose original is among the
-    documents are skipped (the original carries the same text). Node metadata: `kind="tweet"`,
+    documents are skipped (the original carries the same text), and so are promoted tweets (ads,
+    `is_promoted`) unless `include_promoted`. Node metadata: `kind="tweet"`,
     `source` (x.com link), `tweet_id`, `author_handle`, `author_id`, `created_at` (ISO) and
     `created_at_ts` (epoch s), `partition_date`, `lang`, `hashtags`/`cashtags` (comma-joined).
     """
@@ -68,6 +70,9 @@ def tweet_nodes(
         if tweet_id in seen:
             continue
         seen.add(tweet_id)
+        if doc.get("is_promoted") and not include_promoted:
+            skipped.append(SkippedInput(source, "promoted tweet (an ad)"))
+            continue
         retweeted = doc.get("retweeted_id")
         if retweeted and str(retweeted) in ids:
             skipped.append(SkippedInput(source, f"retweet of {retweeted}, whose original is embedded"))
