@@ -31,6 +31,7 @@ AUDIENCE = "airdrops"
 
 
 class AirdropOpportunitiesConfig(dg.Config):
+    include_promoted: bool = Field(default=False, description="Score promoted tweets (ads) too.")
     keywords_file: str = Field(default="", description="Keywords file (one term per line); empty: the "
                                                        "file shipped in impressox_pipelines/airdrops.")
     target_accounts_file: str = Field(default="", description="Official X handles, one per line; empty: the "
@@ -145,7 +146,8 @@ def airdrop_opportunities(
         model = configured_model(config.scam_model_file)
     except (ListFileError, ScamModelError) as exc:
         raise dg.Failure(description=f"airdrop configuration unusable: {exc}") from None
-    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold, scam_model=model)
+    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold, scam_model=model,
+                               include_promoted=config.include_promoted)
     file_notes = [f"{keywords.path.name} {i}" for i in detector.keywords.issues]
     file_notes += [f"{targets.path.name} {i}" for i in detector.targets.issues]
     file_notes += [f.read_error for f in (keywords, targets) if f.read_error]

@@ -175,6 +175,7 @@ def document_embeddings(
 
 
 class TweetEmbeddingsConfig(dg.Config):
+    include_promoted: bool = Field(default=False, description="Embed promoted tweets (ads) too.")
     tweets: Literal["all", "airdrops"] = Field(
         default="all",
         description='"all" tweets of the partition, or "airdrops": only the source tweets of the partition\'s '
@@ -225,7 +226,7 @@ def tweet_embeddings(
             }
             query["_id"] = {"$in": sorted(ids)}
         documents = list(db[TWEETS_COLLECTION].find(query))
-        nodes, extra, skipped = tweet_nodes(documents)
+        nodes, extra, skipped = tweet_nodes(documents, include_promoted=config.include_promoted)
         docstore = open_docstore(redis.get_client(), namespace(collection.name, day))
         reports.append(ingest_nodes(nodes, collection=collection, docstore=docstore, embed_model=model.embed_model,
                                     extra_metadata=extra, scope={"partition_date": day}))

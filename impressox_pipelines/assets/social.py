@@ -15,6 +15,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources.mongo import MongoResource
+from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.stores import (
     RAW_RESPONSES_COLLECTION,
@@ -40,6 +41,7 @@ class RawTweetsConfig(dg.Config):
                                description='"@handle" for an account, anything else is a search query; '
                                            "the active targets of MongoDB `x_targets` are added.")
     max_pages: int = Field(default=30, description="Pages per target and day at most.")
+    count_promoted: bool = Field(default=False, description="Count promoted tweets (ads) as pagination progress.")
 
 
 def store_tweets(collection: Any, tweets: list[Tweet]) -> tuple[int, int]:
@@ -122,6 +124,7 @@ def raw_tweets(
     context: dg.AssetExecutionContext,
     config: RawTweetsConfig,
     mongo: MongoResource,
+    redis: RedisResource,
     x_scraper: XScraperResource,
 ) -> dg.MaterializeResult:
     """Tweets of each configured and stored X target for the partition's UTC day(s), via SearchTimeline
@@ -144,7 +147,7 @@ def raw_tweets(
     reasons: Counter = Counter()
     outcomes = []
     preview: list[Tweet] = []
-    with x_scraper.open_backend() as backend:
+    with x_scraper.open_backend(cache=redis.get_client(), log=context.log.warning) as backend:
         for day in days:
             for target in targets:
                 def on_page(page: Page, result: ParseResult | None, target=target, day=day) -> None:
@@ -164,7 +167,7 @@ def raw_tweets(
                     context.log.info(f"{target.id} {day}: resuming from a saved cursor")
                 try:
                     outcome = scrape(request, pool, backend, on_page, max_pages=config.max_pages,
-                                     log=context.log.warning)
+                                     count_promoted=config.count_promoted, log=context.log.warning)
                 except BackendUnavailable as exc:
                     raise dg.Failure(description=f"X could not be scraped: {exc}",
                                      metadata={"stored_before_failure": totals["new"] + totals["updated"]}) from None
