@@ -9,7 +9,7 @@
                      `audience` empty); a name or value that is not printable UTF-8 is `b64:<base64>`
     dead_lettered_at ISO-8601 UTC
 
-Dead-lettering is idempotent per `dedup_key`: the marker and the XADD happen in one atomic script, so a
+The stream keeps about the newest `MAX_DEAD_LETTERS` entries. Dead-lettering is idempotent per `dedup_key`: the marker and the XADD happen in one atomic script, so a
 tick or run that fails after dead-lettering and is retried does not dead-letter the same entry twice.
 """
 
@@ -23,11 +23,14 @@ from impressox_pipelines.stores import DEAD_LETTER_SEEN_PREFIX, DEAD_LETTER_STRE
 
 _DEAD_LETTER_SCRIPT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
 end
 return false
 """
 DEAD_LETTER_DEDUP_TTL_S = 7 * 24 * 3600
+# The stream keeps about the newest 100,000 dead letters (XADD MAXLEN ~): a flood of poison cannot grow
+# Redis without bound, and an operator has days to read them (`impressox notify dead-letters`).
+MAX_DEAD_LETTERS = 100_000
 MAX_REASON_CHARS = 2000
 
 
@@ -55,4 +58,5 @@ def dead_letter(
         "dead_lettered_at": datetime.now(UTC).isoformat(),
     }
     flat = [item for pair in record.items() for item in pair]
-    return client.eval(_DEAD_LETTER_SCRIPT, 2, marker, DEAD_LETTER_STREAM, DEAD_LETTER_DEDUP_TTL_S, *flat)
+    return client.eval(_DEAD_LETTER_SCRIPT, 2, marker, DEAD_LETTER_STREAM, DEAD_LETTER_DEDUP_TTL_S,
+                       MAX_DEAD_LETTERS, *flat)
