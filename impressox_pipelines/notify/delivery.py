@@ -278,7 +278,9 @@ class DeliveryLog:
 
 @dataclass
 class DeliveryReport:
-    """What one delivery run did. Counts are per recipient, except `parts_sent`."""
+    """What one delivery run did. Counts are per recipient, except `parts_sent` and the `ambiguous*`
+    counts (per outcome: one part can time out twice). `left_to_another_run`: recipients with a part a
+    live run holds, whose entries stay pending."""
 
     entries: int = 0
     reclaimed: int = 0

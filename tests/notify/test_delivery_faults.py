@@ -341,3 +341,19 @@ def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_r
     stats = standin.stats()
     assert stats["rate_limited"] >= 5 and stats["timeouts"] >= 8
     assert {"Internal Server Error", "Bad Gateway", "Forbidden: bot was blocked by the user"} <= set(stats["errors"])
+
+
+def test_the_delivery_job_takes_the_policy_from_its_config_and_shows_ambiguous_counts(redis_resource, mongo,
+                                                                                      telegram, standin):
+    from impressox_pipelines.jobs.notify import deliver_notifications_job
+
+    standin.fail(65, "timeout", times=1, delay_s=1.5, delivered=True)
+    alert(redis_resource.get_client(), 65, "meta:1")
+    result = deliver_notifications_job.execute_in_process(
+        resources={"redis": redis_resource, "mongo": mongo, "telegram": telegram},
+        run_config={"ops": {"deliver_notifications": {"config": {"ambiguous": "skip"}}}},
+    )
+    [output] = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = {k: v.value for k, v in output.event_specific_data.metadata.items()}
+    assert (metadata["ambiguous"], metadata["ambiguous_skipped"], metadata["ambiguous_resent"]) == (1, 1, 0)
+    assert [key_of(m) for m in standin.received()] == ["meta:1"]
