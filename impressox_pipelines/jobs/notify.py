@@ -5,7 +5,7 @@
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 
@@ -27,6 +27,7 @@ class DeliveryConfig(dg.Config):
     reclaim_idle_seconds: float = 300.0
     max_attempts: int = 5
     max_retry_after_seconds: float = 300.0
+    ambiguous: Literal["resend", "skip"] = "resend"  # see impressox_pipelines.notify.delivery
 
 
 def _deliverer(context: dg.OpExecutionContext, config: DeliveryConfig, redis: RedisResource, mongo: MongoResource,
@@ -38,7 +39,8 @@ def _deliverer(context: dg.OpExecutionContext, config: DeliveryConfig, redis: Re
         channel=channel,
         consumer=f"run-{context.run_id[:8]}",
         limits=telegram.rate_limits(),
-        retry=RetryPolicy(max_attempts=config.max_attempts, max_retry_after_s=config.max_retry_after_seconds),
+        retry=RetryPolicy(max_attempts=config.max_attempts, max_retry_after_s=config.max_retry_after_seconds,
+                          ambiguous=config.ambiguous),
         min_idle_ms=int(config.reclaim_idle_seconds * 1000),
     )
 
