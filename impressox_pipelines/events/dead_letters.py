@@ -9,8 +9,9 @@
                      `audience` empty); a name or value that is not printable UTF-8 is `b64:<base64>`
     dead_lettered_at ISO-8601 UTC
 
-The stream keeps about the newest `MAX_DEAD_LETTERS` entries. Dead-lettering is idempotent per `dedup_key`: the marker and the XADD happen in one atomic script, so a
-tick or run that fails after dead-lettering and is retried does not dead-letter the same entry twice.
+The stream keeps about the newest `MAX_DEAD_LETTERS` entries. Dead-lettering is idempotent per
+`dedup_key`: the marker and the XADD happen in one atomic script, so a tick or run that fails after
+dead-lettering and is retried does not dead-letter the same entry twice.
 """
 
 from __future__ import annotations
