@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     embedding_model_path: str | None = None
     event_sensor_interval_s: int = Field(5, ge=1)
     event_batch_size: int = Field(1000, ge=1, le=100_000)
-    event_redo_after_s: float = Field(60.0, gt=0)
+    event_redo_after_s: float = Field(30.0, gt=0)
     event_max_wait_s: float = Field(0.0, ge=0)
 
     @field_validator("env")

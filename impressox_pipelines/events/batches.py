@@ -40,7 +40,7 @@ class BatchPolicy:
     max_events: int = 1000
     max_wait_s: float = 0.0
     max_per_tick: int = 20_000
-    redo_after_s: float = 60.0
+    redo_after_s: float = 30.0
 
 
 @dataclass(frozen=True)

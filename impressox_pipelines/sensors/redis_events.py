@@ -5,7 +5,8 @@ Each tick (see `events.batches`):
   run (`run_key` = `events:<first>..<last>`) and is recorded until its run applied it. Nothing is
   decoded here, so no entry, however malformed, can stop the sensor: the run dead-letters it.
 - a recorded batch whose run failed or never started (the daemon was stopping) is requested again
-  after `BatchPolicy.redo_after_s` unless a run of it is still queued or in progress;
+  after `BatchPolicy.redo_after_s` unless a run of it is still queued or in progress (a run STARTED
+  but silent for `STUCK_AFTER_S` counts as dead: its worker was killed);
 - when the outbox holds entries its delivery group has not read yet, one `deliver_notifications_job`
   run is requested (keyed by the newest entry); when an entry has sat unacknowledged for
   `RECLAIM_IDLE_MS` (its run crashed), one keyed by that entry and its delivery count, which reclaims it.
@@ -31,6 +32,7 @@ from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.stores import DELIVERY_GROUP, NOTIFICATIONS_STREAM
 
 RECLAIM_IDLE_MS = 300_000
+STUCK_AFTER_S = 600  # an apply run takes seconds; ten minutes without an event means its worker is gone
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                dg.DagsterRunStatus.STARTED]
 
@@ -46,6 +48,17 @@ def read_cursor(raw: str | None) -> tuple[str, str | None]:
     except (ValueError, TypeError, KeyError) as exc:
         return START, f"unreadable cursor {raw[:80]!r} ({type(exc).__name__}): reading the stream from its start"
     return events, None
+
+
+def _in_progress(instance: dg.DagsterInstance, batch: Batch, now_ms: int) -> bool:
+    """Whether a run of `batch` is queued or running. A run STARTED but silent for `STUCK_AFTER_S` is
+    taken for dead: its worker was killed with the deployment (local run workers report no health)."""
+    for record in instance.get_run_records(dg.RunsFilter(tags={EVENT_BATCH_TAG: batch.key}, statuses=IN_PROGRESS)):
+        if record.dagster_run.status != dg.DagsterRunStatus.STARTED:
+            return True
+        if now_ms - record.update_timestamp.timestamp() * 1000 < STUCK_AFTER_S * 1000:
+            return True
+    return False
 
 
 def _batch_request(batch: Batch) -> dg.RunRequest:
@@ -101,8 +114,7 @@ def build_redis_event_sensor(interval_s: int, policy: BatchPolicy,
         if warning:
             context.log.warning(warning)
         batches = EventBatches(client, redis.get_bytes_client(), policy, now_ms=now_ms)
-        redo = [b for b in batches.overdue() if not context.instance.get_run_records(
-            dg.RunsFilter(tags={EVENT_BATCH_TAG: b.key}, statuses=IN_PROGRESS), limit=1)]
+        redo = [b for b in batches.overdue() if not _in_progress(context.instance, b, now_ms())]
         new, cursor = batches.plan(after)
         batches.record(redo + new)  # before the cursor moves: a lost tick is redone, never skipped
         requests = [_batch_request(b) for b in redo + new] + _outbox_requests(client)

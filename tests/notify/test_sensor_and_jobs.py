@@ -197,7 +197,8 @@ def test_a_batch_whose_run_never_ran_is_requested_again(tick, redis_resource, mo
 
 def test_a_running_run_of_an_overdue_batch_is_not_doubled(tick, redis_resource, clock, instance):
     client = redis_resource.get_client()
-    publish_event(client, "rule.created", {"rule_id": "r1"})
+    entry_id = publish_event(client, "rule.created", {"rule_id": "r1"})
+    clock.ms = int(entry_id.split("-")[0]) + 1000  # agrees with the run records; past max_wait_s
     [request] = tick().run_requests
     cursor = tick().cursor
     instance.create_run_for_job(apply_backend_events_job, run_config=request.run_config, tags=request.tags,
@@ -249,3 +250,19 @@ def test_the_delivery_job_sends_through_the_stand_in_and_reports_counts(redis_re
     [success] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = success.event_specific_data.metadata
     assert metadata["delivered"].value == 1 and metadata["channel"].value == "telegram"
+
+
+def test_a_run_silent_for_ten_minutes_is_taken_for_dead(tick, redis_resource, clock, instance):
+    client = redis_resource.get_client()
+    entry_id = publish_event(client, "rule.created", {"rule_id": "r1"})
+    clock.ms = int(entry_id.split("-")[0]) + 1000
+    [request] = tick().run_requests
+    cursor = tick().cursor
+    run = instance.create_run_for_job(apply_backend_events_job, run_config=request.run_config, tags=request.tags,
+                                      status=dg.DagsterRunStatus.STARTED)
+    started_ms = instance.get_run_record_by_id(run.run_id).update_timestamp.timestamp() * 1000
+    clock.ms = int(started_ms) + 120_000
+    assert tick(cursor).run_requests == []  # its worker may still be applying
+    clock.ms = int(started_ms) + 601_000
+    [again] = tick(cursor).run_requests  # killed with the deployment: nobody else will apply it
+    assert again.run_key == f"{request.run_key}:2"
