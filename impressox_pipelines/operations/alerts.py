@@ -170,6 +170,9 @@ return 0
 class AlertThrottle:
     """A sliding-window budget of operator messages, shared through Redis by every daemon and run.
 
+    The window is measured on the `now` each caller passes (epoch seconds), never on a clock of its own:
+    the key's expiry in Redis only reclaims the memory of a quiet window.
+
     Args:
         client: a redis-py client (`decode_responses=True`).
         max_alerts: messages allowed per window (>= 1).

@@ -15,6 +15,10 @@ The alert run moves the rule's state, stores the alert, enqueues it in the notif
 delivers that entry itself (`jobs.market`). So an alert waits for one sensor interval and one run,
 not for the snapshot and delivery schedules.
 
+The sensor reads the time only from its `now` (epoch seconds, `time.time` unless a test passes a
+clock of its own): the staleness of cached prices, the rests after a 429, the exchange info's age and
+the rules' cooldowns and expiries are all measured against it.
+
 A cursor that cannot be read (not JSON, another shape, wrong types) is logged as a warning and replaced
 by an empty one: the next tick evaluates from the current prices, and the rule index's state (armed,
 triggered, sequence numbers) keeps any alert from firing twice.
@@ -22,6 +26,9 @@ triggered, sequence numbers) keeps any alert from firing twice.
 
 import json
 import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -50,7 +57,9 @@ def read_cursor(raw: str | None) -> tuple[dict[str, tuple[int, str]], str | None
     return seen, None
 
 
-def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
+def build_price_rule_sensor(interval_s: int, now: Callable[[], float] = time.time) -> dg.SensorDefinition:
+    """`price_rule_sensor`, ticking every `interval_s` seconds, with `now` as its clock (epoch seconds)."""
+
     @dg.sensor(
         name="price_rule_sensor",
         job=price_alert_job,
@@ -64,11 +73,12 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
         if warning:
             context.log.warning(warning)
         client = redis.get_client()
-        stale = stale_watched_pairs(client, max_age_s=interval_s / 2)
+        tick_at = datetime.fromtimestamp(now(), UTC)
+        stale = stale_watched_pairs(client, max_age_s=interval_s / 2, now=tick_at)
         priced = 0
         if stale:
             with price_feed.client(max_attempts=1) as feed:
-                polite = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale)
+                polite = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale, now)
             priced = len(polite.snapshot.quotes)
             if polite.exchange_info_note:
                 context.log.warning(f"binance {polite.exchange_info_note}")
@@ -79,7 +89,7 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
                 context.log.warning(f"rate limited, for every process: {rest.reason}")
             for name, reason in polite.snapshot.missing.items():
                 context.log.warning(f"{name}: not priced this tick: {reason}")
-        tick = run_tick(client, seen)
+        tick = run_tick(client, seen, tick_at)
         new_cursor = json.dumps({"prices": {pair: list(v) for pair, v in sorted(tick.seen.items())}})
         if tick.evaluation is None:
             return dg.SensorResult(skip_reason=dg.SkipReason("no price newer than the last tick"), cursor=new_cursor)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from impressox_pipelines.assets.airdrops import airdrop_opportunities, notification_key
 from impressox_pipelines.demo.summaries import airdrops_summary
 from impressox_pipelines.stores import NOTIFICATIONS_STREAM, OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
-from tests.airdrops.conftest import DAY, tweet
+from tests.helpers.airdrops import DAY, tweet
 
 PARTITION = DAY.date().isoformat()
 

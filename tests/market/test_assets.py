@@ -20,7 +20,7 @@ from impressox_pipelines.assets.market import (
 from impressox_pipelines.market.cache import read_latest
 from impressox_pipelines.market.candles import candle_gaps
 from impressox_pipelines.stores import PRICE_CANDLES_COLLECTION, PRICE_SNAPSHOTS_COLLECTION
-from tests.conftest import require_fixture
+from tests.helpers.paths import require_fixture
 
 
 def materialize_snapshots(stand_in, mongo, redis_resource, watchlist):

@@ -1,4 +1,5 @@
-"""Real servers for the operations tests: PostgreSQL 15, Debian's redis-server and the Telegram stand-in.
+"""Real servers for the operations tests: PostgreSQL 15 and Debian's redis-server (the Telegram stand-in is
+`telegram_standin` in tests/conftest.py).
 
 PostgreSQL and redis-server are Debian's packages (scripts/setup.sh installs them); the tests start
 them on 127.0.0.1 in temporary folders and stop them. PostgreSQL refuses to run as root, so as root the
@@ -7,29 +8,22 @@ server runs as the `postgres` user (runuser). Nothing is installed here: a missi
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.processes import free_port
+from tests.helpers.waiting import wait_for
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -144,76 +138,18 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     server = RedisServer(port, password, process)
-    deadline = time.monotonic() + 10
-    while True:
+
+    def accepting() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
         except OSError:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.05)
+            return False
+        return True
+
+    try:
+        wait_for(accepting, 10, f"redis-server to accept connections on port {port}", interval_s=0.05)
+    except AssertionError:
+        server.stop()
+        raise
     yield server
     server.stop()
-
-
-class BotApi:
-    """The project's Telegram stand-in (standins/telegram.py) served on 127.0.0.1."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/bot"
-
-    def received(self) -> list[dict]:
-        with urllib.request.urlopen(f"{self.url}/_standin/received", timeout=5) as response:
-            return json.load(response)["messages"]
-
-
-@pytest.fixture
-def bot_api() -> Iterator[BotApi]:
-    from impressox_pipelines.standins.server import StandInServer
-    from impressox_pipelines.standins.telegram import create_app
-
-    # Operator alerts go to one chat; the stand-in's per-chat flood limit must not slow the tests.
-    app = create_app(None)
-    app.state.telegram.limits = (30, 1000, 1000)
-    app.state.telegram.reset()
-    with StandInServer(app) as server:
-        yield BotApi(server.url)
-
-
-def process_children(pid: int) -> list[tuple[int, str]]:
-    """Every descendant process of `pid` as (pid, command line), read from /proc."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-        # The command name in `stat` is parenthesised and may contain spaces: split after the last ")".
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        commands[int(entry.name)] = cmdline
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent:
-                found.append((child, commands[child]))
-                frontier.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.operations.conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 CONTAINER_STORAGE = "/opt/dagster/storage"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.operations.conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 PACKAGE = REPO_ROOT / "impressox_pipelines"

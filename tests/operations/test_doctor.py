@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import time
+import threading
 
 import pytest
 from typer.testing import CliRunner
 
 from impressox_pipelines.cli import app
 from impressox_pipelines.operations.doctor import FAIL, OK, Check, exit_status, run_check
-from tests.operations.conftest import free_port, process_children
+from tests.helpers.processes import free_port, process_children
 
 # Loading a browser and the model takes seconds; the tests of failures leave them (and the external APIs,
 # which are unreachable here without the stand-ins) out.
@@ -36,13 +36,13 @@ def doctor(*args: str) -> tuple[int, dict[str, dict]]:
     return result.exit_code, lines
 
 
-def test_embedded_defaults_pass_every_check(monkeypatch, bot_api):
+def test_embedded_defaults_pass_every_check(monkeypatch, telegram_standin):
     from impressox_pipelines.definitions import build_definitions
     from impressox_pipelines.standins.launcher import running_standins
 
     monkeypatch.setenv("IMPRESSOX_TELEGRAM_BOT_TOKEN", "123456:doctor-test-token")
     with running_standins(None):
-        monkeypatch.setenv("IMPRESSOX_TELEGRAM_API_URL", bot_api.base_url)
+        monkeypatch.setenv("IMPRESSOX_TELEGRAM_API_URL", telegram_standin.api_url)
         code, lines = doctor()
         resource_keys = set(build_definitions().resources)
 
@@ -88,9 +88,16 @@ def test_production_mode_without_services_fails_configuration_and_alerting(monke
 
 
 def test_a_probe_that_hangs_fails_at_its_deadline():
-    started = time.monotonic()
-    result = run_check(Check("slow", "nowhere", lambda: time.sleep(5) or "late", timeout_s=0.3))
-    assert time.monotonic() - started < 2
+    release, answered = threading.Event(), threading.Event()
+
+    def hanging() -> str:
+        release.wait(60)  # hangs until the test lets it go
+        answered.set()
+        return "late"
+
+    result = run_check(Check("slow", "nowhere", hanging, timeout_s=0.3))
+    assert not answered.is_set(), "the verdict came at the deadline, while the probe still hung"
+    release.set()
     assert result.verdict == FAIL and "no answer within 0.3 s" in result.detail
     assert exit_status([result]) == 1
     optional = run_check(Check("slow", "nowhere", lambda: 1 / 0, required=False))

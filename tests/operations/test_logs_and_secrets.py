@@ -27,7 +27,7 @@ from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
 from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.sensors.run_failure import build_operator_alert_sensors
-from tests.operations.conftest import free_port
+from tests.helpers.processes import free_port
 from tests.operations.production import DEPLOY
 
 OPERATORS = "-1009876543210"
@@ -71,7 +71,7 @@ store_job = dg.define_asset_job("store_probe_job", selection=[store_probe])
 
 
 @pytest.fixture
-def fake_secrets(monkeypatch, redis_server, bot_api, tmp_path) -> dict[str, str]:
+def fake_secrets(monkeypatch, redis_server, telegram_standin, tmp_path) -> dict[str, str]:
     cookies = {"auth_token": "FAKEauth" + os.urandom(8).hex(), "ct0": "FAKEct0" + os.urandom(8).hex(),
                "proxy_password": "FAKEproxy" + os.urandom(6).hex()}
     accounts = tmp_path / "x_accounts.json"
@@ -89,7 +89,7 @@ def fake_secrets(monkeypatch, redis_server, bot_api, tmp_path) -> dict[str, str]
     }
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("IMPRESSOX_TELEGRAM_API_URL", bot_api.base_url)
+    monkeypatch.setenv("IMPRESSOX_TELEGRAM_API_URL", telegram_standin.api_url)
     # What must never be written anywhere: each value, and the password inside each URL.
     mongo_password = secrets["IMPRESSOX_MONGODB_URI"].split(":")[2].split("@")[0]
     needles = [*secrets.values(), redis_server.password, mongo_password, *cookies.values()]
@@ -105,10 +105,9 @@ def production_logging(log_file) -> dict:
     return python_logs
 
 
-def test_no_secret_reaches_logs_event_log_or_alerts(fake_secrets, bot_api, tmp_path, capfd):
-
+def test_no_secret_reaches_logs_event_log_or_alerts(fake_secrets, telegram_standin, tmp_path, capfd):
     log_file = tmp_path / "dagster.jsonl"
-    resources = build_resources()
+    resources = build_resources()  # the X scraper's accounts file holds the fake cookies
     failure_sensor, _ = build_operator_alert_sensors(OperatorAlertSettings(chat_id=OPERATORS))
     defs = dg.Definitions(assets=[deliver_probe, store_probe], jobs=[deliver_job, store_job],
                           sensors=[failure_sensor], resources=resources)
@@ -136,7 +135,7 @@ def test_no_secret_reaches_logs_event_log_or_alerts(fake_secrets, bot_api, tmp_p
 
     captured = capfd.readouterr()
     json_lines = [json.loads(line) for line in log_file.read_text().splitlines()]
-    received = bot_api.received()
+    received = telegram_standin.received()
     alerts = [m["text"] for m in received if str(m["chat_id"]) == OPERATORS]
 
     # Everything really happened: a user message, the failure of store_probe, and its alert.

@@ -14,13 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tests.operations.conftest import alive
+from tests.helpers.processes import alive
+from tests.helpers.waiting import wait_for
 
 LOCATION = Path(__file__).with_name("shutdown_location.py")
 
@@ -39,30 +39,40 @@ def start_run(tmp_path: Path, data_dir: Path, mode: str) -> subprocess.Popen:
     )
 
 
+FINAL_STATUSES = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
 def redis_server_pid(proc: subprocess.Popen, data_dir: Path, tmp_path: Path) -> int:
     """Wait until the asset runs; return the pid of the redis-server the run started."""
     marker = data_dir / "redis_server.pid"
-    deadline = time.monotonic() + 90
-    while not marker.exists() or not marker.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
+
+    def written() -> str:
+        text = marker.read_text() if marker.exists() else ""
+        if not text and proc.poll() is not None:
             pytest.fail("the asset never started: " + (tmp_path / "run.log").read_text()[-2000:])
-        time.sleep(0.2)
+        return text
+
     # The pid comes from the server itself (INFO server); a fast run may already have stopped it.
-    return int(marker.read_text())
+    return int(wait_for(written, 90, "the asset to write its redis-server's pid", interval_s=0.2))
 
 
 def assert_gone(pid: int, timeout_s: float = 15) -> None:
-    deadline = time.monotonic() + timeout_s
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if alive(pid):
+    try:
+        wait_for(lambda: not alive(pid), timeout_s, f"redis-server {pid} to stop", interval_s=0.2)
+    except AssertionError:
         os.kill(pid, signal.SIGKILL)
         pytest.fail(f"redis-server {pid} outlived its run")
 
 
-def run_status(tmp_path: Path) -> dg.DagsterRunStatus:
-    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
-        return instance.get_runs()[0].status
+def final_run_status(tmp_path: Path) -> dg.DagsterRunStatus:
+    """The run's status once it is final (the run worker may still be writing it as its process ends)."""
+
+    def final() -> dg.DagsterRunStatus | None:
+        with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+            [run] = instance.get_runs()
+            return run.status if run.status in FINAL_STATUSES else None
+
+    return wait_for(final, 30, "the run to reach a final status", interval_s=0.2)
 
 
 @pytest.mark.parametrize("mode,status", [("succeed", dg.DagsterRunStatus.SUCCESS),
@@ -76,7 +86,7 @@ def test_embedded_redis_stops_when_the_run_ends(tmp_path, data_dir, mode, status
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert_gone(server)
-    assert run_status(tmp_path) == status
+    assert final_run_status(tmp_path) == status
 
 
 def test_a_cancelled_run_leaves_no_redis_server_behind(tmp_path, data_dir):
@@ -92,4 +102,4 @@ def test_a_cancelled_run_leaves_no_redis_server_behind(tmp_path, data_dir):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert_gone(server)
-    assert run_status(tmp_path) == dg.DagsterRunStatus.CANCELED
+    assert final_run_status(tmp_path) == dg.DagsterRunStatus.CANCELED
