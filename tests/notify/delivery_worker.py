@@ -14,11 +14,11 @@ from impressox_pipelines.notify.delivery import Deliverer, RetryPolicy
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
-from tests.notify.conftest import TOKEN
+from tests.helpers.telegram import BOT_TOKEN
 
 
 async def main(args: argparse.Namespace) -> None:
-    telegram = TelegramResource(bot_token=TOKEN, base_url=args.api_url, data_dir=args.data_dir,
+    telegram = TelegramResource(bot_token=BOT_TOKEN, base_url=args.api_url, data_dir=args.data_dir,
                                 read_timeout_s=args.read_timeout)
     channel = telegram.channel()
     deliverer = Deliverer(

