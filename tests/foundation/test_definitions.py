@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from impressox_pipelines.definitions import build_definitions
-from tests.conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 

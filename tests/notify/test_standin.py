@@ -9,7 +9,7 @@ import pytest
 
 from impressox_pipelines.standins.server import StandInServer
 from impressox_pipelines.standins.telegram import TelegramStandIn, create_app
-from tests.conftest import require_fixture
+from tests.helpers.paths import require_fixture
 from tests.helpers.telegram import BOT_TOKEN
 
 

@@ -19,8 +19,8 @@ from impressox_pipelines.assets.rag import (
 )
 from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION, TWEETS_COLLECTION, retrieve
-from tests.conftest import require_fixture
 from tests.helpers.events import apply_published_events
+from tests.helpers.paths import require_fixture
 from tests.rag.conftest import asset_metadata, materialize_documents, tweet_doc
 
 

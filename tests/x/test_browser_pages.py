@@ -12,7 +12,7 @@ from impressox_pipelines.standins.x import StandInAccount
 from impressox_pipelines.x.browser import BrowserBackend, page_state
 from impressox_pipelines.x.graphql import day_query
 from impressox_pipelines.x.scrape import PageRequest, scrape
-from tests.x.conftest import GOOD
+from tests.helpers.x import GOOD
 
 QUERY = day_query("airdrop", date(2026, 3, 14))
 

@@ -15,8 +15,8 @@ from impressox_pipelines.rag.tweets import tweet_nodes
 from impressox_pipelines.x.models import Tweet
 from impressox_pipelines.x.parser import parse_body
 from impressox_pipelines.x.scrape import Page, PageRequest, scrape
-from tests.conftest import require_fixture
-from tests.x.conftest import GOOD
+from tests.helpers.paths import require_fixture
+from tests.helpers.x import GOOD
 
 AIRDROP = Tweet(id="1", author_id="9", author_handle="NovaChainHQ", author_name="NovaChain",
                 created_at=datetime(2026, 3, 14, 12, tzinfo=UTC),

@@ -15,9 +15,9 @@ from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.standins.x import StandInAccount
 from impressox_pipelines.x.parser import parse_body
-from tests.conftest import require_fixture
 from tests.helpers.events import apply_published_events
-from tests.x.conftest import GOOD, write_accounts
+from tests.helpers.paths import require_fixture
+from tests.helpers.x import GOOD, write_accounts
 
 DAYS = ["2026-04-01", "2026-04-02"]
 

@@ -19,7 +19,7 @@ from impressox_pipelines.x.browser import BrowserBackend
 from impressox_pipelines.x.graphql import day_query
 from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, scrape
 from impressox_pipelines.x.targets import ScrapeTarget
-from tests.x.conftest import GOOD
+from tests.helpers.x import GOOD
 
 DAY = date(2026, 3, 14)
 QUERY = day_query("airdrop", DAY)

@@ -18,7 +18,7 @@ from impressox_pipelines.x.operations import CACHE_KEY as OPERATIONS_KEY
 from impressox_pipelines.x.operations import missing_features, parse_bundle
 from impressox_pipelines.x.scrape import PageRequest, scrape
 from impressox_pipelines.x.xclid import CACHE_KEY as XCLID_KEY
-from tests.x.conftest import GOOD
+from tests.helpers.x import GOOD
 
 QUERY = day_query("airdrop", date(2026, 3, 14))
 PATH = f"/i/api/graphql/{QUERY_IDS['SearchTimeline']}/SearchTimeline"
