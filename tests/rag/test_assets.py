@@ -26,7 +26,7 @@ from tests.rag.conftest import asset_metadata, materialize_documents, tweet_doc
 def ask(kb: dict, question: str, k: int = 5, **filters):
     resources = kb["resources"]
     return retrieve(question, k, filters or None, client=resources["chroma"].get_client(),
-                    model=resources["embedding_model"].get_model())
+                    model=resources["embedding_model"].get_model(), redis=resources["redis"].get_client())
 
 
 def test_real_documents_and_evented_documents_are_ingested(fixture_kb):
@@ -138,7 +138,8 @@ def test_document_events_add_files_and_bad_events_are_reported(tmp_path, rag_res
     assert "the backend must fetch" in docs["skipped_reasons"] and "not JSON" in docs["skipped_reasons"]
     assert "cannot read file" in docs["skipped_reasons"]
     [hit] = retrieve("How many points per token?", 1, client=rag_resources["chroma"].get_client(),
-                     model=rag_resources["embedding_model"].get_model(), collections=[DOCUMENTS_COLLECTION])
+                     model=rag_resources["embedding_model"].get_model(), redis=rag_resources["redis"].get_client(),
+                     collections=[DOCUMENTS_COLLECTION])
     assert hit.source == "https://example.org/points" and hit.title == "Points program"
     assert hit.metadata["url"] == "https://example.org/points"
 
@@ -206,12 +207,13 @@ def test_tweets_of_a_partition_are_embedded_once_and_partitions_do_not_collide(r
     changed = run(day2)
     assert (changed["embedded"], changed["deleted"], changed["skipped_unchanged"]) == (1, 0, 0)
     client, model = rag_resources["chroma"].get_client(), rag_resources["embedding_model"].get_model()
+    redis = rag_resources["redis"].get_client()
     assert client.get_collection(TWEETS_COLLECTION).get(ids=["900000"])["ids"] == []
-    [hit] = retrieve("airdrop snapshot block", 1, {"kind": "tweet"}, client=client, model=model,
+    [hit] = retrieve("airdrop snapshot block", 1, {"kind": "tweet"}, client=client, model=model, redis=redis,
                      collections=[TWEETS_COLLECTION])
     assert hit.id == "5001" and hit.source == "https://x.com/arbitrum/status/5001"
     assert hit.metadata["like_count"] == 10  # counts as of the last embed
-    [vote] = retrieve("grants vote", 1, {"partition_date": day2}, client=client, model=model,
+    [vote] = retrieve("grants vote", 1, {"partition_date": day2}, client=client, model=model, redis=redis,
                       collections=[TWEETS_COLLECTION])
     assert vote.text == "Optimism grants vote closes tomorrow"
 

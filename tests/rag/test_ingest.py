@@ -12,6 +12,7 @@ from impressox_pipelines.rag.chunking import chunk_document, make_splitter
 from impressox_pipelines.rag.docstore import namespace, open_docstore
 from impressox_pipelines.rag.documents import load_document
 from impressox_pipelines.rag.ingest import ingest_nodes
+from impressox_pipelines.rag.keywords import KeywordCorpus
 from impressox_pipelines.rag.retrieval import retrieve
 from impressox_pipelines.rag.store import EmbeddingModelMismatch, open_collection
 
@@ -53,9 +54,10 @@ class KnowledgeBase:
 
     def __init__(self, folder: Path, chroma, redis, model):
         self.folder, self.model = folder, model
-        self.client = chroma.get_client()
+        self.client, self.redis = chroma.get_client(), redis.get_client()
         self.collection = open_collection(self.client, "kb_test", model.name, model.dimension)
-        self.docstore = open_docstore(redis.get_client(), namespace("kb_test"))
+        self.docstore = open_docstore(self.redis, namespace("kb_test"))
+        self.corpus = KeywordCorpus(self.redis, "kb_test")
         self.splitter = make_splitter(model.tokenize, chunk_size=48, chunk_overlap=0)
 
     def nodes(self):
@@ -64,13 +66,14 @@ class KnowledgeBase:
 
     def ingest(self, embed_model=None):
         return ingest_nodes(self.nodes(), collection=self.collection, docstore=self.docstore,
-                            embed_model=embed_model or self.model.embed_model)
+                            embed_model=embed_model or self.model.embed_model, keyword_corpus=self.corpus)
 
     def texts(self) -> set[str]:
         return set(self.collection.get(include=["documents"])["documents"])
 
     def top(self, question: str):
-        return retrieve(question, 1, client=self.client, model=self.model, collections=["kb_test"])[0]
+        return retrieve(question, 1, client=self.client, model=self.model, redis=self.redis,
+                        collections=["kb_test"])[0]
 
 
 @pytest.fixture
