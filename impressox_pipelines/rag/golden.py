@@ -74,8 +74,12 @@ def load_golden_questions(path: Path = GOLDEN_FILE) -> list[GoldenQuestion]:
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not all(entry.get(key) for key in ("question", "sources", "phrase")):
             raise ValueError(f"{path.name} entry {number} needs a question, sources and a phrase: {entry!r}")
+        if not isinstance(entry["phrase"], str):
+            # YAML reads 0x… as a hex number and 58642080 as an int: the phrase would silently change.
+            raise ValueError(f"{path.name} entry {number}: phrase {entry['phrase']!r} must be a string "
+                             f"(quote numbers and addresses)")
         sources = entry["sources"] if isinstance(entry["sources"], list) else [entry["sources"]]
-        questions.append(GoldenQuestion(entry["question"], tuple(map(str, sources)), str(entry["phrase"])))
+        questions.append(GoldenQuestion(entry["question"], tuple(map(str, sources)), entry["phrase"]))
     return questions
 
 

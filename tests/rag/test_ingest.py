@@ -154,3 +154,31 @@ def test_duplicate_node_ids_are_refused(kb):
     with pytest.raises(ValueError, match="unique"):
         ingest_nodes([*nodes, nodes[0]], collection=kb.collection, docstore=kb.docstore,
                      embed_model=kb.model.embed_model)
+
+
+def test_the_keyword_corpus_follows_the_collection_and_costs_nothing_when_unchanged(kb):
+    kb.ingest()
+    ids = set(kb.collection.get(include=[])["ids"])
+    assert kb.corpus.ids() == ids
+    version = kb.corpus.version()
+    kb.ingest()
+    assert kb.corpus.version() == version  # nothing tokenized or written for unchanged records
+
+    path = kb.folder / "staking.md"
+    path.write_text(path.read_text().replace("32 ETH", "16 ETH"))
+    (kb.folder / "gas.md").unlink()
+    kb.ingest()
+    assert kb.corpus.version() != version and kb.corpus.ids() == set(kb.collection.get(include=[])["ids"])
+    tokens = {node_id: set(tokens) for node_id, tokens in zip(*kb.corpus.load(), strict=True)}
+    assert any("16" in t for t in tokens.values()) and not any("32" in t for t in tokens.values())
+    assert not any("gwei" in t for t in tokens.values())
+
+
+def test_a_lost_keyword_corpus_is_rebuilt_from_the_text_chroma_stores(kb):
+    kb.ingest()
+    expected = kb.corpus.load()
+    kb.redis.delete(kb.corpus.tokens_key)  # e.g. a collection filled before keyword retrieval existed
+    report = kb.ingest()
+    assert report.embedded == 0 and report.repaired == len(expected[0])
+    assert kb.corpus.load() == expected
+    assert kb.top("gwei").title == "Gas"

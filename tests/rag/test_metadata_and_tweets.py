@@ -118,3 +118,39 @@ def test_one_node_per_tweet_with_its_id_and_volatile_counts_apart():
     # Engagement moves on every re-scrape; the text does not: the hash (what decides a re-embed) ignores counts.
     again, _, _ = tweet_nodes([{**docs[0], "like_count": 500}])
     assert again[0].hash == nodes[0].hash
+
+
+def _chunk(source: str, text: str):
+    from impressox_pipelines.rag.retrieval import RetrievedChunk
+
+    return RetrievedChunk(id=f"{source}#0", text=text, score=0.0, source=source, title="", collection="c")
+
+
+def test_the_golden_check_counts_a_hit_only_for_the_answering_passage():
+    from impressox_pipelines.rag.golden import GoldenQuestion, evaluate
+
+    question = GoldenQuestion("When was the snapshot?", ("docs/airdrop.md",), "block  58642080")
+    ranked = [_chunk("/kb/docs/airdrop.md", "The airdrop rewards early users."),  # right document, wrong passage
+              _chunk("/kb/docs/other.md", "Snapshot at block 58642080."),  # right words, wrong document
+              _chunk("/kb/docs/airdrop.md", "The snapshot was taken at Block\n58642080 on Arbitrum One.")]
+    evaluation = evaluate([question], lambda q, k: ranked[:k], ["/kb/docs/airdrop.md"], k=3)
+    assert [(r.hit, r.rank) for r in evaluation.results] == [(True, 3)] and evaluation.mrr == pytest.approx(1 / 3)
+    assert evaluate([question], lambda q, k: ranked[:k], ["/kb/docs/airdrop.md"], k=2).hit_rate == 0.0
+    assert evaluate([question], lambda q, k: ranked, ["/kb/docs/else.md"]).not_applicable == 1
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("- {question: 'Q?', sources: [a.md]}", "needs a question, sources and a phrase"),
+        ("- {question: 'Q?', sources: [a.md], phrase: 58642080}", "must be a string"),
+        ("- {question: 'Q?', sources: [a.md], phrase: 0x0a4b86}", "must be a string"),
+    ],
+)
+def test_golden_entries_without_a_string_phrase_are_refused(tmp_path, entry, message):
+    from impressox_pipelines.rag.golden import load_golden_questions
+
+    path = tmp_path / "golden.yaml"
+    path.write_text(entry + "\n")
+    with pytest.raises(ValueError, match=message):
+        load_golden_questions(path)
