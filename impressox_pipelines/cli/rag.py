@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 
 import typer
@@ -101,7 +102,13 @@ def reset(
     try:
         name = check_collection_name(collection)
     except InvalidCollectionName as exc:
-        raise typer.BadParameter(str(exc), param_hint="'COLLECTION'") from None
+        # A path or a name with stray characters usually ends in the name that was meant.
+        meant = re.sub(r"^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$", "", re.split(r"[^a-zA-Z0-9._-]", collection)[-1])
+        try:
+            message = f"{collection!r} is not a collection name (did you mean {check_collection_name(meant)!r}?)"
+        except InvalidCollectionName:
+            message = str(exc)
+        raise typer.BadParameter(message, param_hint="'COLLECTION'") from None
     if not yes:
         typer.confirm(f"Drop Chroma collection {name!r} and its docstore?", abort=True)
     chroma, redis, _ = _resources()

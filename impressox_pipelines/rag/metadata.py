@@ -73,24 +73,25 @@ def check_collection_name(name: str) -> str:
     """`name` itself when Chroma accepts it as a collection name; never altered, cut or padded.
 
     Raises:
-        InvalidCollectionName: naming the rule broken (length, characters, first or last character,
-            `..`, IPv4 form), so that two long or odd names can never silently become one.
+        InvalidCollectionName: naming the rule broken (no letter or digit, length, characters, first
+            or last character, `..`, IPv4 form), so that two long or odd names never become one.
     """
     problem = None
-    if not isinstance(name, str) or not 3 <= len(name) <= MAX_COLLECTION_NAME:
-        length = len(name) if isinstance(name, str) else "no"
-        problem = f"it has {length} characters; Chroma needs 3 to {MAX_COLLECTION_NAME}"
+    if not isinstance(name, str) or not any(ch.isascii() and ch.isalnum() for ch in name):
+        problem = "has no letter or digit"
+    elif not 3 <= len(name) <= MAX_COLLECTION_NAME:
+        problem = f"has {len(name)} characters; Chroma needs 3 to {MAX_COLLECTION_NAME}"
     elif bad := sorted(set(_NAME_BAD_CHARS.findall(name)))[:5]:
-        problem = f"it contains {', '.join(map(repr, bad))}; only letters, digits, '.', '_' and '-' are allowed"
+        problem = f"contains {', '.join(map(repr, bad))}; only letters, digits, '.', '_' and '-' are allowed"
     elif not (name[0].isalnum() and name[-1].isalnum() and name[0].isascii() and name[-1].isascii()):
-        problem = "it must start and end with a letter or digit"
+        problem = "must start and end with a letter or digit"
     elif ".." in name:
-        problem = "it contains '..'"
+        problem = "contains '..'"
     elif _IPV4.match(name):
-        problem = "it looks like an IPv4 address"
+        problem = "looks like an IPv4 address"
     if problem:
-        shown = name if len(name) <= 60 else f"{name[:40]}…({len(name)} characters)"
-        raise InvalidCollectionName(f"invalid Chroma collection name {shown!r}: {problem}")
+        shown = name if not isinstance(name, str) or len(name) <= 60 else f"{name[:40]}…"
+        raise InvalidCollectionName(f"collection name {shown!r} {problem}")
     return name
 
 

@@ -171,3 +171,49 @@ def test_rag_query_on_an_empty_store_answers_without_loading_a_model(tmp_path: P
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["code"] == 0 and "knowledge base is empty" in report["output"]
     assert report["loaded"] == []
+
+
+def test_documents_of_only_tables_or_only_code_are_ingested_and_found_by_their_exact_terms(tmp_path, rag_resources):
+    from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION
+    from tests.rag.conftest import materialize_documents
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    rows = "\n".join(f"| ${ticker} | 0x{n:040x} | {n * 1000:,} |" for n, ticker in enumerate(
+        ["ARB", "OP", "ZK", "STRK", "BLAST", "ENA"], start=1))
+    (folder / "tokens.md").write_text(f"| ticker | contract | supply |\n|---|---|---|\n{rows}\n")
+    (folder / "claim.md").write_text("```solidity\nfunction claim(bytes32[] calldata proof) external {\n"
+                                     "    require(!claimed[msg.sender], \"already claimed\");\n}\n```\n")
+    result = materialize_documents(rag_resources, folder)
+    meta = asset_metadata(result, "knowledge_documents")
+    assert (meta["documents"], meta["skipped"]) == (2, 0)
+    ask_docs = dict(client=rag_resources["chroma"].get_client(), model=rag_resources["embedding_model"].get_model(),
+                    redis=rag_resources["redis"].get_client(), collections=[DOCUMENTS_COLLECTION])
+    [strk] = retrieve(f"0x{4:040x}", 1, **ask_docs)
+    assert strk.source.endswith("tokens.md") and "$STRK" in strk.text
+    [code] = retrieve("already claimed", 1, **ask_docs)
+    assert code.source.endswith("claim.md") and "msg.sender" in code.text
+
+
+def test_a_collection_built_by_another_model_stops_hybrid_retrieval_with_the_way_out(rag_resources):
+    from impressox_pipelines.rag.store import EmbeddingModelMismatch, open_collection
+
+    other = open_collection(rag_resources["chroma"].get_client(), TWEETS_COLLECTION, "all-mpnet-base-v2", 3)
+    other.add(ids=["1"], embeddings=[[0.1, 0.2, 0.3]], documents=["$ARB"], metadatas=[{"kind": "tweet"}])
+    with pytest.raises(EmbeddingModelMismatch, match="impressox rag reset impressox_tweets"):
+        ask(rag_resources, "$ARB")
+
+
+def test_the_cli_refuses_bad_queries_and_names_with_a_reason(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from impressox_pipelines.cli import app
+
+    monkeypatch.setenv("IMPRESSOX_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    blank = runner.invoke(app, ["rag", "query", "  "])
+    assert blank.exit_code == 2 and "must not be blank" in blank.output
+    long = runner.invoke(app, ["rag", "query", "x" * 10_000])
+    assert long.exit_code == 2 and "10,000 characters" in long.output
+    bad_name = runner.invoke(app, ["rag", "reset", "n" * 600, "--yes"])
+    assert bad_name.exit_code == 2 and "600 characters" in bad_name.output
