@@ -39,6 +39,7 @@ _TOKEN = re.compile(
 )
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?%?")
 WRITE_BATCH = 1000
+CACHED_INDEXES = 8
 
 
 @functools.cache
@@ -208,5 +209,7 @@ def keyword_index(client: Any, collection_names: Sequence[str]) -> KeywordIndex:
         tokens += corpus_tokens
     index = KeywordIndex(entries, tokens)
     with _CACHE_LOCK:
+        if len(_CACHE) >= CACHED_INDEXES:  # a long-lived process that met many servers (a test session)
+            _CACHE.clear()
         _CACHE[key] = (versions, index)
     return index
