@@ -3,8 +3,9 @@
 `golden_questions.yaml` (beside this module) lists questions, the documents that answer them (file
 names or path suffixes, matched against a chunk's `source`) and a phrase of the answering passage: a
 retrieved chunk counts only when it comes from one of those documents *and* holds the phrase (case
-and runs of whitespace ignored), so finding the right document with the wrong passage is a miss. They are written against the built-in documents (`builtin_docs/`) and the real
-documents in `../shared/fixtures/rag_docs/`. A question counts only when one of its documents is in the
+and runs of whitespace ignored), so finding the right document with the wrong passage is a miss.
+They are written against the built-in documents (`builtin_docs/`) and the real documents in
+`../shared/fixtures/rag_docs/`. A question counts only when one of its documents is in the
 knowledge base, so the same file serves the demo (built-in documents) and the tests (both).
 """
 

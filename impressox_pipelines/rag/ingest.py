@@ -118,7 +118,8 @@ def ingest_nodes(
     if len(set(ids)) != len(ids):
         duplicates = sorted({node_id for node_id in ids if ids.count(node_id) > 1})[:5]
         raise ValueError(f"node ids must be unique; duplicated: {duplicates}")
-    current = {node_id: current_metadata.get(node_id, {}) for node_id in ids} if current_keys else {}
+    current = {node_id: sanitize_metadata((current_metadata or {}).get(node_id, {})) for node_id in ids} \
+        if current_keys else {}
     extra = {node_id: {**(extra_metadata or {}).get(node_id, {}), **current.get(node_id, {})} for node_id in ids}
     store = ChromaCollectionStore(collection)
     repaired = _forget_entries_without_vectors(docstore, store, scope)

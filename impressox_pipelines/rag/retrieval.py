@@ -175,7 +175,9 @@ def collection_sizes(client: Any, collections: Sequence[str] = DEFAULT_COLLECTIO
 
 
 @dataclass
-class _Candidate:
+class Candidate:
+    """A passage found by one retriever (or both, once fused); scores and 1-based ranks per side."""
+
     collection: str
     id: str
     text: str
@@ -186,7 +188,7 @@ class _Candidate:
     keyword_rank: int | None = None
 
 
-def _dense(query: str, collections: dict[str, Any], where: dict | None, depth: int, model: Any) -> list[_Candidate]:
+def _dense(query: str, collections: dict[str, Any], where: dict | None, depth: int, model: Any) -> list[Candidate]:
     embedding = model.embed_model.get_query_embedding(query)
     found = []
     for name, collection in collections.items():
@@ -194,17 +196,17 @@ def _dense(query: str, collections: dict[str, Any], where: dict | None, depth: i
             VectorStoreQuery(query_embedding=embedding, similarity_top_k=depth), where=where
         )
         for node, score in zip(result.nodes, result.similarities, strict=True):
-            found.append(_Candidate(name, node.node_id, node.get_content(), dict(node.metadata), dense_score=score))
+            found.append(Candidate(name, node.node_id, node.get_content(), dict(node.metadata), dense_score=score))
     found.sort(key=lambda c: -c.dense_score)
     return found[:depth]
 
 
-def _keyword(query: str, collections: dict[str, Any], where: dict | None, depth: int, redis: Any) -> list[_Candidate]:
+def _keyword(query: str, collections: dict[str, Any], where: dict | None, depth: int, redis: Any) -> list[Candidate]:
     tokens = tokenize(query)
     if not tokens:
         return []
     index = keyword_index(redis, list(collections))
-    kept: list[_Candidate] = []
+    kept: list[Candidate] = []
     checked, wanted = 0, depth * 4
     while True:
         hits = index.search(tokens, wanted)
@@ -218,7 +220,7 @@ def _keyword(query: str, collections: dict[str, Any], where: dict | None, depth:
             for hit in batch:
                 if hit.collection == name and hit.id in rows:
                     text, metadata = rows[hit.id]
-                    kept.append(_Candidate(name, hit.id, text or "", metadata or {}, keyword_score=hit.score))
+                    kept.append(Candidate(name, hit.id, text or "", metadata or {}, keyword_score=hit.score))
         checked = len(hits)
         if len(kept) >= depth or len(hits) < wanted:
             break
@@ -234,10 +236,10 @@ def _normalised(values: dict[tuple, float]) -> dict[tuple, float]:
     return {key: 1.0 if high == low else (value - low) / (high - low) for key, value in values.items()}
 
 
-def fuse(dense: list[_Candidate], keyword: list[_Candidate], fusion: Fusion) -> list[tuple[_Candidate, float]]:
+def fuse(dense: list[Candidate], keyword: list[Candidate], fusion: Fusion) -> list[tuple[Candidate, float]]:
     """Dense and keyword candidates (each best first) merged into one ranking: `(candidate, score)`,
     best first, the score being that of `fusion.method` (see `Fusion`)."""
-    merged: dict[tuple, _Candidate] = {}
+    merged: dict[tuple, Candidate] = {}
     for rank, candidate in enumerate(dense, start=1):
         merged[(candidate.collection, candidate.id)] = candidate
         candidate.dense_rank = rank

@@ -16,8 +16,8 @@ from impressox_pipelines.rag.keywords import KeywordIndex, tokenize
 from impressox_pipelines.rag.retrieval import (
     MAX_QUERY_CHARS,
     TWEETS_COLLECTION,
+    Candidate,
     Fusion,
-    _Candidate,
     fuse,
     retrieve,
 )
@@ -137,10 +137,10 @@ def test_deleted_tweets_leave_the_keyword_index_too(tweets_kb):
 
 def test_reciprocal_rank_fusion_rewards_agreement():
     def dense(*ids):
-        return [_Candidate("c", i, i, {}, dense_score=0.9 - n / 10) for n, i in enumerate(ids)]
+        return [Candidate("c", i, i, {}, dense_score=0.9 - n / 10) for n, i in enumerate(ids)]
 
     def keyword(*ids):
-        return [_Candidate("c", i, i, {}, keyword_score=10.0 - n) for n, i in enumerate(ids)]
+        return [Candidate("c", i, i, {}, keyword_score=10.0 - n) for n, i in enumerate(ids)]
 
     fused = fuse(dense("a", "b", "c"), keyword("d", "b", "e"), Fusion())
     order = [c.id for c, _ in fused]
