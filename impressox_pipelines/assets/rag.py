@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import dagster as dg
 from pydantic import Field
 
+from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.rag.defaults import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION as DOCUMENT_VECTORS
@@ -184,6 +185,12 @@ class TweetEmbeddingsConfig(dg.Config):
                     "airdrop opportunities that are not scam-flagged.",
     )
     collection: str = Field(default=TWEET_VECTORS, description="Chroma collection of tweets.")
+    scam_model_file: str = Field(default="", description="Scam text model for tweets that airdrop_opportunities "
+                                                         "did not store (no airdrop keyword); keep it equal to that "
+                                                         "asset's: empty the shipped model, 'none' rules only.")
+    scam_flag_threshold: float = Field(default=FLAG_THRESHOLD, description="Scam risk at which such a tweet is "
+                                                                           "flagged; keep it equal to "
+                                                                           "airdrop_opportunities'.")
 
 
 @dg.asset(
@@ -210,14 +217,16 @@ def tweet_embeddings(
     re-embedding when the decision changes), so retrieval can leave flagged posts out."""
     from impressox_pipelines.rag.ingest import ingest_nodes, merge_reports
     from impressox_pipelines.rag.keywords import KeywordCorpus
-    from impressox_pipelines.rag.scam import SCAM_KEYS, scam_decisions
+    from impressox_pipelines.rag.scam import SCAM_KEYS, assess_tweets, make_detector, scam_decisions
     from impressox_pipelines.rag.store import open_collection
     from impressox_pipelines.rag.tweets import tweet_nodes
 
     model = embedding_model.get_model()
     collection = open_collection(chroma.get_client(), config.collection, model.name, model.dimension)
+    detector = make_detector(config.scam_model_file, config.scam_flag_threshold)
     db = mongo.get_database()
-    totals: dict[str, Any] = {"tweets": 0, "chunks": 0, "scam_flagged": 0}
+    totals: dict[str, Any] = {"tweets": 0, "chunks": 0, "scam_flagged": 0, "assessed_here": 0}
+    unassessed: dict[str, str] = {}
     reports = []
     skipped_all = []
     for day in sorted(context.partition_keys):
@@ -235,6 +244,11 @@ def tweet_embeddings(
         nodes, extra, skipped = tweet_nodes(documents)
         decisions = scam_decisions(db[AIRDROPS_COLLECTION].find(
             {"source_tweet_ids": {"$in": [node.node_id for node in nodes]}}))
+        # Tweets with no airdrop keyword are not stored by airdrop_opportunities, flagged or not.
+        assessed, failed = assess_tweets(documents, [n.node_id for n in nodes if n.node_id not in decisions], detector)
+        decisions.update(assessed)
+        unassessed.update(failed)
+        totals["assessed_here"] += len(assessed)
         docstore = open_docstore(redis.get_client(), namespace(collection.name, day))
         reports.append(ingest_nodes(nodes, collection=collection, docstore=docstore, embed_model=model.embed_model,
                                     extra_metadata=extra, current_metadata=decisions, current_keys=SCAM_KEYS,
@@ -253,6 +267,8 @@ def tweet_embeddings(
             "selection": config.tweets,
             "chunks": totals["chunks"],
             "scam_flagged": totals["scam_flagged"],
+            "scam_assessed_here": totals["assessed_here"],
+            "scam_unassessed": dg.MetadataValue.json(unassessed),
             **_ingest_metadata(merge_reports(reports)),
             "skipped": len(skipped_all),
             "skipped_reasons": _skipped_table(skipped_all),

@@ -20,6 +20,9 @@ SCAM = ("9101", "$ZK airdrop is live! Claim your tokens now before it ends: http
 ADVICE = ("9102", "How to recognise an airdrop scam: official claims are only announced by the project account, "
                   "never by a reply with a link", "arbitrum")
 OTHER = ("9103", "Gas fees on rollups stay low because transactions are posted to Ethereum in batches", "arbitrum")
+# No airdrop keyword: the detector flags it, but airdrop_opportunities stores only keyword candidates.
+RECOVERY = ("9104", "Lost access to your wallet? DM me your seed phrase and our recovery service will restore it "
+                    "in minutes", "helpdesk_web3")
 QUESTION = "Where do I claim the ZK airdrop?"
 
 
@@ -33,7 +36,7 @@ def _materialize(resources: dict, assets: list, **config) -> dict:
 def assessed(rag_resources) -> dict:
     """The day's tweets assessed by the real `airdrop_opportunities` asset, then embedded."""
     rag_resources["mongo"].get_database()["tweets"].insert_many(
-        [tweet_doc(i, text, day=DAY, author_handle=handle) for i, text, handle in (SCAM, ADVICE, OTHER)])
+        [tweet_doc(i, text, day=DAY, author_handle=handle) for i, text, handle in (SCAM, ADVICE, OTHER, RECOVERY)])
     rag_resources["first"] = _materialize(rag_resources, [airdrop_opportunities, tweet_embeddings])
     return rag_resources
 
@@ -50,11 +53,23 @@ def stored(resources: dict, tweet_id: str) -> dict:
 
 
 def test_the_flagged_post_carries_the_detectors_decision(assessed):
-    assert assessed["first"]["embedded"] == 3 and assessed["first"]["scam_flagged"] == 1
+    first = assessed["first"]
+    assert (first["embedded"], first["scam_flagged"], first["scam_assessed_here"]) == (4, 2, 2)
     meta = stored(assessed, SCAM[0])
     assert meta["scam_flag"] is True and meta["scam_risk"] >= 1.0 and 0.35 <= meta["scam_probability"] <= 1.0
     assert "unofficial_claim_link" in meta["scam_reasons"]
-    assert stored(assessed, ADVICE[0]).get("scam_flag") in (False, None)
+    assert stored(assessed, ADVICE[0])["scam_flag"] is False and stored(assessed, OTHER[0])["scam_flag"] is False
+    opportunities = assessed["mongo"].get_database()["airdrop_opportunities"]
+    assert opportunities.count_documents({"source_tweet_ids": RECOVERY[0]}) == 0  # stored nowhere…
+    recovery = stored(assessed, RECOVERY[0])  # …yet its vector carries the detector's decision
+    assert recovery["scam_flag"] is True and "seed_phrase_request" in recovery["scam_reasons"]
+
+
+def test_a_flagged_post_without_airdrop_words_is_left_out_too(assessed):
+    question = "I lost access to my wallet, who can help me recover it?"
+    assert RECOVERY[0] not in {hit.id for hit in ask(assessed, question)}
+    [hit] = [h for h in ask(assessed, question, include_flagged=True) if h.id == RECOVERY[0]]
+    assert hit.flagged and any(reason.startswith("seed_phrase_request: ") for reason in hit.flag_reasons)
 
 
 def test_a_flagged_post_is_left_out_by_default_and_shown_marked_when_asked_for(assessed):
@@ -87,18 +102,27 @@ def test_a_changed_decision_reaches_the_vector_without_re_embedding(assessed):
     # Re-assessed with the rules alone and a threshold nothing reaches: the post is no longer flagged.
     rerun = _materialize(assessed, [airdrop_opportunities, tweet_embeddings], scam_model_file="none",
                          scam_flag_threshold=100.0)
-    # Both assessed posts changed (the advice post lost its model probability): rewritten, not re-embedded.
-    assert (rerun["embedded"], rerun["refreshed"], rerun["scam_flagged"]) == (0, 2, 0)
+    # Both stored posts changed (the advice post lost its model probability): rewritten, not re-embedded.
+    # The recovery post is not stored by airdrop_opportunities: tweet_embeddings' own default still flags it.
+    assert (rerun["embedded"], rerun["refreshed"], rerun["scam_flagged"]) == (0, 2, 1)
     after = stored(assessed, SCAM[0])
     assert after["scam_flag"] is False and "scam_probability" not in after  # no model: no probability
     assert after["_embedding"] == before["_embedding"]
     assert SCAM[0] in {hit.id for hit in ask(assessed)}
 
-    assessed["mongo"].get_database()["airdrop_opportunities"].delete_many({})  # no decision at all
-    gone = _materialize(assessed, [tweet_embeddings])
-    assert (gone["embedded"], gone["refreshed"]) == (0, 2)  # the two assessed posts
-    assert not set(SCAM_KEYS) & set(stored(assessed, SCAM[0]))
+    # The stored decisions gone (e.g. the day re-assessed later), the detector's own decision applies.
+    assessed["mongo"].get_database()["airdrop_opportunities"].delete_many({})
+    back = _materialize(assessed, [tweet_embeddings])
+    assert (back["embedded"], back["refreshed"], back["scam_flagged"]) == (0, 2, 2)  # the scam and the recovery
+    assert stored(assessed, SCAM[0])["scam_flag"] is True and set(SCAM_KEYS) <= set(stored(assessed, SCAM[0]))
     assert _materialize(assessed, [tweet_embeddings])["refreshed"] == 0
+
+    # Retrained / re-thresholded for the posts tweet_embeddings assesses itself: its config says how.
+    lenient = dg.materialize([tweet_embeddings], partition_key=DAY, resources=assessed, run_config={"ops": {
+        "tweet_embeddings": {"config": {"scam_model_file": "none", "scam_flag_threshold": 100.0}}}})
+    meta = asset_metadata(lenient, "tweet_embeddings")
+    assert (meta["embedded"], meta["refreshed"], meta["scam_flagged"]) == (0, 4, 0)
+    assert stored(assessed, RECOVERY[0])["scam_flag"] is False
 
 
 def test_a_reingested_tweet_carries_exactly_its_new_metadata(rag_resources):
