@@ -217,7 +217,7 @@ def tweet_embeddings(
     re-embedding when the decision changes), so retrieval can leave flagged posts out."""
     from impressox_pipelines.rag.ingest import ingest_nodes, merge_reports
     from impressox_pipelines.rag.keywords import KeywordCorpus
-    from impressox_pipelines.rag.scam import SCAM_KEYS, assess_tweets, make_detector, scam_decisions
+    from impressox_pipelines.rag.scam import SCAM_KEYS, current_decisions, make_detector
     from impressox_pipelines.rag.store import open_collection
     from impressox_pipelines.rag.tweets import tweet_nodes
 
@@ -242,19 +242,15 @@ def tweet_embeddings(
             query["_id"] = {"$in": sorted(ids)}
         documents = list(db[TWEETS_COLLECTION].find(query))
         nodes, extra, skipped = tweet_nodes(documents)
-        decisions = scam_decisions(db[AIRDROPS_COLLECTION].find(
-            {"source_tweet_ids": {"$in": [node.node_id for node in nodes]}}))
-        # Tweets with no airdrop keyword are not stored by airdrop_opportunities, flagged or not.
-        assessed, failed = assess_tweets(documents, [n.node_id for n in nodes if n.node_id not in decisions], detector)
-        decisions.update(assessed)
-        unassessed.update(failed)
-        totals["assessed_here"] += len(assessed)
+        decisions = current_decisions(db[AIRDROPS_COLLECTION], documents, [n.node_id for n in nodes], detector)
+        unassessed.update(decisions.unassessed)
+        totals["assessed_here"] += decisions.assessed_here
         docstore = open_docstore(redis.get_client(), namespace(collection.name, day))
         reports.append(ingest_nodes(nodes, collection=collection, docstore=docstore, embed_model=model.embed_model,
-                                    extra_metadata=extra, current_metadata=decisions, current_keys=SCAM_KEYS,
+                                    extra_metadata=extra, current_metadata=decisions.by_id, current_keys=SCAM_KEYS,
                                     scope={"partition_date": day},
                                     keyword_corpus=KeywordCorpus(redis.get_client(), collection.name)))
-        totals["scam_flagged"] += sum(1 for node in nodes if decisions.get(node.node_id, {}).get("scam_flag"))
+        totals["scam_flagged"] += sum(1 for decision in decisions.by_id.values() if decision["scam_flag"])
         for item in skipped:
             context.log.info(f"{day}: skipped {item.source}: {item.reason}")
         totals["tweets"] += len(documents)

@@ -18,6 +18,7 @@ not part of what decides a re-embed: ingestion refreshes these keys on every run
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from impressox_pipelines.rag.metadata import sanitize_metadata
@@ -119,6 +120,32 @@ def assess_tweets(
         except (TypeError, ValueError, AttributeError) as exc:
             failed[tweet_id] = f"{type(exc).__name__}: {str(exc)[:80]}"
     return decisions, failed
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """The current decision about each tweet: `by_id` (Chroma-ready, see `scam_decisions`),
+    `assessed_here` (how many the detector made in this run), `unassessed` (id → why not)."""
+
+    by_id: dict[str, dict[str, Any]]
+    assessed_here: int = 0
+    unassessed: dict[str, str] = field(default_factory=dict)
+
+
+def current_decisions(
+    opportunities: Any, documents: Sequence[Mapping[str, Any]], ids: Sequence[str], detector: Any
+) -> Decisions:
+    """The decision about each tweet of `ids`: the one stored in `opportunities` (the MongoDB
+    `airdrop_opportunities` collection) when a document lists it, else the detector's.
+
+    Raises:
+        ValueError: naming the document, when a stored risk or probability is NaN or infinite.
+    """
+    wanted = set(ids)
+    listing = scam_decisions(opportunities.find({"source_tweet_ids": {"$in": list(ids)}}))
+    stored = {tweet_id: decision for tweet_id, decision in listing.items() if tweet_id in wanted}
+    assessed, failed = assess_tweets(documents, [i for i in ids if i not in stored], detector)
+    return Decisions({**stored, **assessed}, len(assessed), failed)
 
 
 def flag_reasons(metadata: Mapping[str, Any]) -> list[str]:
