@@ -41,8 +41,10 @@ def tweet_doc(tweet_id: str, text: str, day: str = "2024-03-01", **extra) -> dic
     from impressox_pipelines.x.models import Tweet
 
     created = datetime.fromisoformat(f"{day}T12:00:00+00:00")
-    tweet = Tweet(id=tweet_id, author_id="42", author_handle=extra.pop("author_handle", "arbitrum"),
-                  author_name="Arbitrum", created_at=created, text=text, **extra)
+    handle = extra.pop("author_handle", "arbitrum")
+    # The display name is the handle: a name copied from a project would be read as impersonation.
+    tweet = Tweet(id=tweet_id, author_id="42", author_handle=handle, author_name=extra.pop("author_name", handle),
+                  created_at=created, text=text, **extra)
     return {**tweet.to_document(), "partition_date": day}
 
 
