@@ -29,7 +29,8 @@ from impressox_pipelines.market.symbols import parse_pair  # noqa: E402
 from impressox_pipelines.resources.redis import RedisResource  # noqa: E402
 from impressox_pipelines.settings import load_settings  # noqa: E402
 from impressox_pipelines.standins.launcher import running_standins  # noqa: E402
-from tests.e2e.harness import local_deployment, messages_to, wait_for  # noqa: E402
+from tests.e2e.harness import local_deployment, messages_to
+from tests.helpers.waiting import wait_for  # noqa: E402
 
 ALERTS = 20
 PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")

@@ -21,7 +21,8 @@ from impressox_pipelines.resources.mongo import MongoResource  # noqa: E402
 from impressox_pipelines.resources.redis import RedisResource  # noqa: E402
 from impressox_pipelines.standins.launcher import running_standins  # noqa: E402
 from tests.e2e.event_flow import applied_count, outcome, publish  # noqa: E402
-from tests.e2e.harness import local_deployment, wait_for  # noqa: E402
+from tests.e2e.harness import local_deployment
+from tests.helpers.waiting import wait_for  # noqa: E402
 
 EVENTS = 10_000
 TARGET = "≥ 50 events/s applied end to end through one restart; 0 lost, 0 applied twice, all poison dead-lettered"
@@ -35,7 +36,7 @@ def main() -> None:
         db = mongo.get_database()
         started = time.monotonic()
         published = publish(redis.get_bytes_client(), 0, EVENTS // 2, "bench")
-        wait_for(lambda: applied_count(db) > 0, timeout_s=600, what="the first applied batch", every_s=0.5)
+        wait_for(lambda: applied_count(db) > 0, timeout_s=600, what="the first applied batch", interval_s=0.5)
         first_applied_s = time.monotonic() - started
         publish(redis.get_bytes_client(), EVENTS // 2, EVENTS - EVENTS // 2, "bench", published=published)
         restart_started = time.monotonic()
@@ -43,7 +44,7 @@ def main() -> None:
         deployment.dev.restart()
         restart_s = time.monotonic() - restart_started
         wait_for(lambda: applied_count(db) >= len(published.valid), timeout_s=3000,
-                 what="every valid event applied", every_s=0.5)
+                 what="every valid event applied", interval_s=0.5)
         elapsed = time.monotonic() - started
         result = outcome(db, redis.get_client(), published)
         redis.close()

@@ -33,7 +33,7 @@ K = 5
 def build(data: Path):
     """The documents collection over the built-in and real documents; returns (client, redis, model, sources)."""
     from impressox_pipelines.rag.chunking import chunk_document, make_splitter
-    from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION
+    from impressox_pipelines.rag.defaults import DOCUMENT_VECTORS_COLLECTION
     from impressox_pipelines.rag.docstore import namespace, open_docstore
     from impressox_pipelines.rag.embedding import load_embedding_model
     from impressox_pipelines.rag.ingest import ingest_nodes
@@ -51,7 +51,7 @@ def build(data: Path):
         documents += collect_documents(folder, {}, 2_000_000)[0]
     splitter = make_splitter(model.tokenize)
     nodes = [node for document in documents for node in chunk_document(document.to_record(), splitter)]
-    collection = open_collection(client, DOCUMENTS_COLLECTION, model.name, model.dimension)
+    collection = open_collection(client, DOCUMENT_VECTORS_COLLECTION, model.name, model.dimension)
     report = ingest_nodes(nodes, collection=collection, docstore=open_docstore(redis, namespace(collection.name)),
                           embed_model=model.embed_model, keyword_corpus=KeywordCorpus(redis, collection.name))
     print(f"knowledge base: {len(documents)} documents, {len(nodes)} chunks ({report.embedded} embedded now)",
@@ -66,7 +66,7 @@ def main() -> int:
     if not (FIXTURES / "rag_docs").is_dir():
         print(json.dumps({"benchmark": "rag_quality", "error": f"fixtures absent under {FIXTURES}"}))
         return 1
-    from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION
+    from impressox_pipelines.rag.defaults import DOCUMENT_VECTORS_COLLECTION
     from impressox_pipelines.rag.golden import evaluate, load_golden_questions
     from impressox_pipelines.rag.retrieval import retrieve
 
@@ -82,7 +82,7 @@ def main() -> int:
         def search(question: str, k: int, mode: str = mode, timings: list[float] = timings, cpu: list[float] = cpu):
             started, cpu_started = time.perf_counter(), time.process_time()
             chunks = retrieve(question, k, client=client, model=model, redis=redis, mode=mode,
-                              collections=[DOCUMENTS_COLLECTION])
+                              collections=[DOCUMENT_VECTORS_COLLECTION])
             timings.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - cpu_started) * 1000)
             return chunks

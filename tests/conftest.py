@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# Imported by tests/x, tests/rag, tests/notify, tests/e2e and tests/foundation from here; new code imports
-# them from tests.helpers.paths.
 from tests.helpers.clock import ManualClock
-from tests.helpers.paths import REPO_ROOT, fixtures_root, require_fixture  # noqa: F401
+from tests.helpers.paths import require_fixture
 
 if TYPE_CHECKING:
     from tests.helpers.telegram import ServedTelegramStandIn

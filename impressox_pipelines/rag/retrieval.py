@@ -23,14 +23,14 @@ from typing import Any, Literal
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from impressox_pipelines.rag.chunking import DOCUMENT_FIELDS
-from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION, TWEETS_COLLECTION
 from impressox_pipelines.rag.keywords import keyword_index, tokenize
 from impressox_pipelines.rag.metadata import check_collection_name
 from impressox_pipelines.rag.scam import NOT_FLAGGED, SCAM_KEYS, flag_reasons
 from impressox_pipelines.rag.store import ChromaCollectionStore, open_collection
 from impressox_pipelines.rag.tweets import TWEET_FIELDS
+from impressox_pipelines.stores import DOCUMENT_VECTORS_COLLECTION, TWEET_VECTORS_COLLECTION
 
-DEFAULT_COLLECTIONS = (DOCUMENTS_COLLECTION, TWEETS_COLLECTION)
+DEFAULT_COLLECTIONS = (DOCUMENT_VECTORS_COLLECTION, TWEET_VECTORS_COLLECTION)
 # all-MiniLM-L6-v2 reads 256 word pieces (~1,000 characters); a longer "query" is a pasted document.
 MAX_QUERY_CHARS = 2000
 # Metadata fields a filter may name: a filter on any other field would silently match nothing.

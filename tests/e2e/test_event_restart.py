@@ -11,7 +11,8 @@ from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.standins.launcher import running_standins
 from tests.e2e.event_flow import applied_count, outcome, publish
-from tests.e2e.harness import local_deployment, wait_for
+from tests.e2e.harness import local_deployment
+from tests.helpers.waiting import wait_for
 
 
 @pytest.mark.slow
@@ -30,7 +31,7 @@ def test_events_published_across_a_restart_are_each_applied_once(tmp_path: Path)
             deployment.dev.restart()
             publish(redis.get_bytes_client(), 600, 100, "restart", poison_every=50, published=published)
             wait_for(lambda: applied_count(db) >= len(published.valid), timeout_s=600,
-                     what=f"all {len(published.valid)} valid events applied", every_s=2)
+                     what=f"all {len(published.valid)} valid events applied", interval_s=2)
             result = outcome(db, redis.get_client(), published)
         finally:
             redis.close()

@@ -18,10 +18,11 @@ from impressox_pipelines.assets.rag import (
     tweet_embeddings,
 )
 from impressox_pipelines.events.backend import publish_event
-from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION, TWEETS_COLLECTION, RetrievedChunk, retrieve
+from impressox_pipelines.rag.retrieval import RetrievedChunk, retrieve
+from impressox_pipelines.stores import DOCUMENT_VECTORS_COLLECTION, TWEET_VECTORS_COLLECTION
 from tests.helpers.events import apply_published_events
 from tests.helpers.paths import require_fixture
-from tests.rag.conftest import asset_metadata, materialize_documents, tweet_doc
+from tests.helpers.rag import asset_metadata, materialize_documents, tweet_doc
 
 
 def ask(kb: dict, question: str, k: int = 5, **filters):
@@ -91,9 +92,10 @@ def test_every_golden_phrase_is_in_a_passage_of_its_documents(fixture_kb):
     """A phrase that no passage holds (a typo, a chunk-spanning quote) would be a miss whatever retrieval did."""
     from impressox_pipelines.rag.golden import load_golden_questions
 
-    stored = fixture_kb["resources"]["chroma"].get_client().get_collection(DOCUMENTS_COLLECTION).get(
+    stored = fixture_kb["resources"]["chroma"].get_client().get_collection(DOCUMENT_VECTORS_COLLECTION).get(
         include=["documents", "metadatas"])
-    chunks = [RetrievedChunk(id=i, text=t, score=0.0, source=m["source"], title="", collection=DOCUMENTS_COLLECTION)
+    chunks = [RetrievedChunk(id=i, text=t, score=0.0, source=m["source"], title="",
+                             collection=DOCUMENT_VECTORS_COLLECTION)
               for i, t, m in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True)]
     questions = load_golden_questions()
     assert len(questions) >= 40
@@ -158,7 +160,7 @@ def test_document_events_add_files_and_bad_events_are_reported(tmp_path, rag_res
     assert "cannot read file" in docs["skipped_reasons"]
     [hit] = retrieve("How many points per token?", 1, client=rag_resources["chroma"].get_client(),
                      model=rag_resources["embedding_model"].get_model(), redis=rag_resources["redis"].get_client(),
-                     collections=[DOCUMENTS_COLLECTION])
+                     collections=[DOCUMENT_VECTORS_COLLECTION])
     assert hit.source == "https://example.org/points" and hit.title == "Points program"
     assert hit.metadata["url"] == "https://example.org/points"
 
@@ -171,7 +173,7 @@ def test_document_events_add_files_and_bad_events_are_reported(tmp_path, rag_res
 def test_a_model_mismatch_fails_the_materialization_clearly(tmp_path, rag_resources):
     from impressox_pipelines.rag.store import open_collection
 
-    open_collection(rag_resources["chroma"].get_client(), DOCUMENTS_COLLECTION, "all-mpnet-base-v2", 768)
+    open_collection(rag_resources["chroma"].get_client(), DOCUMENT_VECTORS_COLLECTION, "all-mpnet-base-v2", 768)
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.md").write_text("# A\n\nSome text about tokens.\n")
@@ -227,13 +229,13 @@ def test_tweets_of_a_partition_are_embedded_once_and_partitions_do_not_collide(r
     assert (changed["embedded"], changed["deleted"], changed["skipped_unchanged"]) == (1, 0, 0)
     client, model = rag_resources["chroma"].get_client(), rag_resources["embedding_model"].get_model()
     redis = rag_resources["redis"].get_client()
-    assert client.get_collection(TWEETS_COLLECTION).get(ids=["900000"])["ids"] == []
+    assert client.get_collection(TWEET_VECTORS_COLLECTION).get(ids=["900000"])["ids"] == []
     [hit] = retrieve("airdrop snapshot block", 1, {"kind": "tweet"}, client=client, model=model, redis=redis,
-                     collections=[TWEETS_COLLECTION])
+                     collections=[TWEET_VECTORS_COLLECTION])
     assert hit.id == "5001" and hit.source == "https://x.com/arbitrum/status/5001"
     assert hit.metadata["like_count"] == 10  # counts as of the last embed
     [vote] = retrieve("grants vote", 1, {"partition_date": day2}, client=client, model=model, redis=redis,
-                      collections=[TWEETS_COLLECTION])
+                      collections=[TWEET_VECTORS_COLLECTION])
     assert vote.text == "Optimism grants vote closes tomorrow"
 
 
@@ -253,7 +255,7 @@ def test_airdrops_mode_embeds_only_tweets_behind_opportunities(rag_resources):
                             run_config={"ops": {"tweet_embeddings": {"config": {"tweets": "airdrops"}}}})
     meta = asset_metadata(result, "tweet_embeddings")
     assert (meta["tweets"], meta["embedded"], meta["selection"]) == (1, 1, "airdrops")
-    ids = rag_resources["chroma"].get_client().get_collection(TWEETS_COLLECTION).get()["ids"]
+    ids = rag_resources["chroma"].get_client().get_collection(TWEET_VECTORS_COLLECTION).get()["ids"]
     assert ids == ["7001"]
 
 

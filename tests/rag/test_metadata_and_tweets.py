@@ -14,7 +14,7 @@ from impressox_pipelines.rag.metadata import (
 )
 from impressox_pipelines.rag.store import open_collection
 from impressox_pipelines.rag.tweets import skip_reason, tweet_nodes
-from tests.rag.conftest import tweet_doc
+from tests.helpers.rag import tweet_doc
 
 
 def test_metadata_has_no_none_flat_lists_and_iso_plus_epoch_times():

@@ -15,13 +15,13 @@ from impressox_pipelines.assets.rag import tweet_embeddings
 from impressox_pipelines.rag.keywords import KeywordIndex, tokenize
 from impressox_pipelines.rag.retrieval import (
     MAX_QUERY_CHARS,
-    TWEETS_COLLECTION,
     Candidate,
     Fusion,
     fuse,
     retrieve,
 )
-from tests.rag.conftest import asset_metadata, tweet_doc
+from impressox_pipelines.stores import TWEET_VECTORS_COLLECTION
+from tests.helpers.rag import asset_metadata, tweet_doc
 
 ADDRESS = "0x912CE59144191C1204E64559FE8253a0e49E6548"
 DAY = "2024-03-16"
@@ -47,7 +47,7 @@ def tweets_kb(rag_resources) -> dict:
 def ask(resources: dict, query: str, k: int = 3, filters=None, **kwargs):
     return retrieve(query, k, filters, client=resources["chroma"].get_client(),
                     model=resources["embedding_model"].get_model(), redis=resources["redis"].get_client(),
-                    collections=[TWEETS_COLLECTION], **kwargs)
+                    collections=[TWEET_VECTORS_COLLECTION], **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_deleted_tweets_leave_the_keyword_index_too(tweets_kb):
     assert asset_metadata(again, "tweet_embeddings")["deleted"] == 1
     assert all(h.id != "8001" for h in ask(tweets_kb, ADDRESS, k=5, mode="keyword"))
     assert ADDRESS.lower() not in json.dumps(tweets_kb["redis"].get_client().hgetall(
-        f"impressox:rag:{TWEETS_COLLECTION}/keyword_tokens"))
+        f"impressox:rag:{TWEET_VECTORS_COLLECTION}/keyword_tokens"))
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
@@ -174,8 +174,8 @@ def test_rag_query_on_an_empty_store_answers_without_loading_a_model(tmp_path: P
 
 
 def test_documents_of_only_tables_or_only_code_are_ingested_and_found_by_their_exact_terms(tmp_path, rag_resources):
-    from impressox_pipelines.rag.retrieval import DOCUMENTS_COLLECTION
-    from tests.rag.conftest import materialize_documents
+    from impressox_pipelines.stores import DOCUMENT_VECTORS_COLLECTION
+    from tests.helpers.rag import materialize_documents
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -188,7 +188,7 @@ def test_documents_of_only_tables_or_only_code_are_ingested_and_found_by_their_e
     meta = asset_metadata(result, "knowledge_documents")
     assert (meta["documents"], meta["skipped"]) == (2, 0)
     ask_docs = dict(client=rag_resources["chroma"].get_client(), model=rag_resources["embedding_model"].get_model(),
-                    redis=rag_resources["redis"].get_client(), collections=[DOCUMENTS_COLLECTION])
+                    redis=rag_resources["redis"].get_client(), collections=[DOCUMENT_VECTORS_COLLECTION])
     [strk] = retrieve(f"0x{4:040x}", 1, **ask_docs)
     assert strk.source.endswith("tokens.md") and "$STRK" in strk.text
     [code] = retrieve("already claimed", 1, **ask_docs)
@@ -198,7 +198,7 @@ def test_documents_of_only_tables_or_only_code_are_ingested_and_found_by_their_e
 def test_a_collection_built_by_another_model_stops_hybrid_retrieval_with_the_way_out(rag_resources):
     from impressox_pipelines.rag.store import EmbeddingModelMismatch, open_collection
 
-    other = open_collection(rag_resources["chroma"].get_client(), TWEETS_COLLECTION, "all-mpnet-base-v2", 3)
+    other = open_collection(rag_resources["chroma"].get_client(), TWEET_VECTORS_COLLECTION, "all-mpnet-base-v2", 3)
     other.add(ids=["1"], embeddings=[[0.1, 0.2, 0.3]], documents=["$ARB"], metadatas=[{"kind": "tweet"}])
     with pytest.raises(EmbeddingModelMismatch, match="impressox rag reset impressox_tweets"):
         ask(rag_resources, "$ARB")

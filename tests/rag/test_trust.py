@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from impressox_pipelines.assets.airdrops import airdrop_opportunities
 from impressox_pipelines.assets.rag import tweet_embeddings
-from impressox_pipelines.rag.retrieval import TWEETS_COLLECTION, retrieve
+from impressox_pipelines.rag.retrieval import retrieve
 from impressox_pipelines.rag.scam import SCAM_KEYS, scam_decisions
-from tests.rag.conftest import asset_metadata, tweet_doc
+from impressox_pipelines.stores import TWEET_VECTORS_COLLECTION
+from tests.helpers.rag import asset_metadata, tweet_doc
 
 DAY = "2024-06-11"
 SCAM = ("9101", "$ZK airdrop is live! Claim your tokens now before it ends: https://zksync-claim.xyz connect your "
@@ -43,11 +44,11 @@ def assessed(rag_resources) -> dict:
 
 def ask(resources: dict, question: str = QUESTION, **kwargs):
     return retrieve(question, 3, client=resources["chroma"].get_client(), redis=resources["redis"].get_client(),
-                    model=resources["embedding_model"].get_model(), collections=[TWEETS_COLLECTION], **kwargs)
+                    model=resources["embedding_model"].get_model(), collections=[TWEET_VECTORS_COLLECTION], **kwargs)
 
 
 def stored(resources: dict, tweet_id: str) -> dict:
-    collection = resources["chroma"].get_client().get_collection(TWEETS_COLLECTION)
+    collection = resources["chroma"].get_client().get_collection(TWEET_VECTORS_COLLECTION)
     found = collection.get(ids=[tweet_id], include=["metadatas", "embeddings"])
     return {**found["metadatas"][0], "_embedding": list(found["embeddings"][0])}
 
@@ -138,7 +139,7 @@ def test_a_reingested_tweet_carries_exactly_its_new_metadata(rag_resources):
     assert not {"hashtags", "lang", "like_count"} & set(meta)
     assert retrieve("Stylus", 1, {"hashtags": "arbitrum,stylus"}, client=rag_resources["chroma"].get_client(),
                     model=rag_resources["embedding_model"].get_model(), redis=rag_resources["redis"].get_client(),
-                    collections=[TWEETS_COLLECTION]) == []
+                    collections=[TWEET_VECTORS_COLLECTION]) == []
 
 
 def test_decisions_take_the_flagged_document_and_refuse_non_finite_numbers():
