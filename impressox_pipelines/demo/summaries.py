@@ -73,7 +73,8 @@ def rag_summary(defs: dg.Definitions) -> list[str]:
     lines = [f"chunks embedded: {sum(counts)} ({counts[0]} document chunks, {counts[1]} tweets)"]
     question = "How do I recognise an airdrop scam?"
     # Asked of the documents: tweets in the knowledge base include the scams the detector flagged.
-    hits = retrieve(question, 1, client=client, model=model, collections=[DOCUMENT_VECTORS_COLLECTION])
+    hits = retrieve(question, 1, client=client, model=model, redis=defs.resources["redis"].get_client(),
+                    collections=[DOCUMENT_VECTORS_COLLECTION])
     if hits:
         excerpt = " ".join(hits[0].text.split())[:160]
         lines.append(f'rag query "{question}" → {hits[0].source} (score {hits[0].score}): {excerpt}…')

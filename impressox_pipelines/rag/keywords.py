@@ -17,6 +17,7 @@ version token changes with every write) and kept per process otherwise.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import uuid
@@ -169,6 +170,8 @@ class KeywordIndex:
         if self.entries:
             import bm25s
 
+            # bm25s sets its own logger to DEBUG when imported: every index build would print a line.
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
             self._bm25 = bm25s.BM25()
             self._bm25.index(list(tokens), show_progress=False)
 
