@@ -36,7 +36,7 @@ def test_real_documents_and_evented_documents_are_ingested(fixture_kb):
     files = [p for p in fixture_kb["folder"].rglob("*") if p.is_file()]
     assert docs["documents"] == len(files) - 1 + 3  # every real file but LICENSE (no extension) + 3 built-in
     assert docs["skipped"] == 1 and "LICENSE" in docs["skipped_reasons"]
-    assert docs["events_registered"] == 3
+    assert docs["added_by_events"] == 3 and docs["new"] == docs["documents"]
     emb = asset_metadata(fixture_kb["first"], "document_embeddings")
     assert emb["chunks"] == emb["embedded"] == emb["collection_size"] > 300
     assert emb["documents"] == docs["documents"] and emb["skipped_unchanged"] == 0
@@ -49,7 +49,8 @@ def test_rematerializing_unchanged_documents_embeds_nothing(fixture_kb):
     second = asset_metadata(fixture_kb["second"], "document_embeddings")
     assert second["embedded"] == 0 and second["deleted"] == 0
     assert second["skipped_unchanged"] == first["chunks"] == second["collection_size"]
-    assert asset_metadata(fixture_kb["second"], "knowledge_documents")["events_registered"] == 0
+    again = asset_metadata(fixture_kb["second"], "knowledge_documents")
+    assert again["added_by_events"] == 3 and again["new"] == again["changed"] == 0
 
 
 @pytest.mark.parametrize(
