@@ -11,7 +11,6 @@ Prints one JSON line.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -28,10 +27,10 @@ from impressox_pipelines.market.index import RuleIndex  # noqa: E402
 from impressox_pipelines.market.rules import Kind, Rule  # noqa: E402
 from impressox_pipelines.market.symbols import parse_pair  # noqa: E402
 from impressox_pipelines.resources.redis import RedisResource  # noqa: E402
-from impressox_pipelines.sensors.price_rules import DEFAULT_INTERVAL_S, INTERVAL_VARIABLE  # noqa: E402
-from impressox_pipelines.sensors.price_snapshots import DEFAULT_POLL_INTERVAL_S, POLL_VARIABLE  # noqa: E402
+from impressox_pipelines.settings import load_settings  # noqa: E402
 from impressox_pipelines.standins.launcher import running_standins  # noqa: E402
-from tests.e2e.harness import local_deployment, messages_to, wait_for  # noqa: E402
+from tests.e2e.harness import local_deployment, messages_to
+from tests.helpers.waiting import wait_for  # noqa: E402
 
 ALERTS = 20
 PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")
@@ -70,9 +69,9 @@ def one_round(deployment, redis, prices: str, telegram: str, round_no: int, pair
 
 
 def main() -> None:
-    poll_s = os.environ.get(POLL_VARIABLE) or str(DEFAULT_POLL_INTERVAL_S)
-    rule_s = os.environ.get(INTERVAL_VARIABLE) or str(DEFAULT_INTERVAL_S)
-    intervals = {POLL_VARIABLE: poll_s, INTERVAL_VARIABLE: rule_s}
+    settings = load_settings()
+    poll_s, rule_s = str(settings.price_poll_interval_s), str(settings.price_rule_interval_s)
+    intervals = {"IMPRESSOX_PRICE_POLL_INTERVAL_S": poll_s, "IMPRESSOX_PRICE_RULE_INTERVAL_S": rule_s}
     latencies: list[float] = []
     # ignore_cleanup_errors: the stopped daemon's last writes can race the folder's removal.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \

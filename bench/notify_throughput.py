@@ -41,11 +41,12 @@ def _serve(queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
 def main() -> int:
     import httpx
 
-    from impressox_pipelines.events import DEAD_LETTER_STREAM, enqueue_notification
+    from impressox_pipelines.events.outbox import enqueue_notification
     from impressox_pipelines.notify.delivery import Deliverer
     from impressox_pipelines.resources.mongo import MongoResource
     from impressox_pipelines.resources.redis import RedisResource
     from impressox_pipelines.resources.telegram import TelegramResource
+    from impressox_pipelines.stores import DEAD_LETTER_STREAM
 
     ctx = multiprocessing.get_context("spawn")
     queue, stop = ctx.Queue(), ctx.Event()

@@ -1,59 +1,84 @@
-"""Where the project keeps its local state, and which environment variables configure it.
+"""The project's settings: one object, read from the environment (`IMPRESSOX_*`) when asked for.
 
-Nothing here reads the environment at import time: every value is looked up when a function is
-called, so tests and the demo can set variables before they build the definitions.
+`load_settings()` is the one way every entry point — the code location (UI, daemon, runs), the CLI,
+the demo and the tests — learns where the stores are and which services to use; `resources.build_resources`
+turns it into resources. Nothing here reads the environment at import time, so tests and the demo can
+set variables before they build the definitions. Secret values are never kept here: a secret field only
+says whether its variable is set, and resources receive the variable through `dagster.EnvVar`.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
-ENV_DATA_DIR = "IMPRESSOX_DATA_DIR"
-ENV_MODE = "IMPRESSOX_ENV"
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-@dataclass(frozen=True)
-class ServiceVariable:
-    """An environment variable that switches one resource from its embedded default to production."""
-
-    name: str
-    service: str
-    secret: bool
-    description: str
-
-
-# The variables that select production services. In `IMPRESSOX_ENV=prod` every one must be set.
-SERVICE_VARIABLES: tuple[ServiceVariable, ...] = (
-    ServiceVariable(
-        "IMPRESSOX_MONGODB_URI", "MongoDB", True, "mongodb:// or mongodb+srv:// URI of the MongoDB deployment"
-    ),
-    ServiceVariable("IMPRESSOX_REDIS_URL", "Redis", True, "redis:// or rediss:// URL of the Redis server"),
-    ServiceVariable("IMPRESSOX_CHROMA_URL", "Chroma", False, "http(s):// URL of a `chroma run` server"),
-    ServiceVariable("IMPRESSOX_TELEGRAM_BOT_TOKEN", "Telegram", True, "Bot API token from @BotFather"),
-)
+from impressox_pipelines.variables import ENV_MODE, SERVICE_VARIABLES, ServiceVariable, is_set
 
 
 class ConfigurationError(RuntimeError):
     """Raised when the environment does not describe a usable deployment."""
 
 
+class Settings(BaseSettings):
+    """Every setting of the project; each field is read from `IMPRESSOX_<FIELD>` (blank = unset).
+
+    Secret fields (`*_set`) hold only whether the variable is set. Intervals are in seconds.
+
+    Raises:
+        pydantic.ValidationError: at construction, naming the variable whose value is unusable.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IMPRESSOX_", env_ignore_empty=True, extra="ignore")
+
+    env: str = Field("", description="`prod` refuses embedded defaults")
+    data_dir: Path = Field(Path(".impressox"), description="folder of every embedded store")
+    chroma_url: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    coingecko_url: str | None = None
+    binance_url: str | None = None
+    coingecko_api_plan: str = "demo"
+    price_poll_interval_s: int = Field(60, ge=1)
+    price_rule_interval_s: int = Field(10, ge=1)
+    x_url: str = "https://x.com"
+    x_backend: str = "browser"
+    chromium_path: str = "/usr/bin/chromium"
+    embedding_model_path: str | None = None
+    event_sensor_interval_s: int = Field(5, ge=1)
+    event_batch_size: int = Field(1000, ge=1, le=100_000)
+    event_redo_after_s: float = Field(30.0, gt=0)
+    event_max_wait_s: float = Field(0.0, ge=0)
+
+    @field_validator("env")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @property
+    def production(self) -> bool:
+        return self.env in {"prod", "production"}
+
+    def store_dir(self) -> Path:
+        """`data_dir`, absolute and created."""
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def load_settings() -> Settings:
+    """The settings as the environment gives them now."""
+    return Settings()
+
+
 def data_dir() -> Path:
     """The one directory holding every embedded store (`IMPRESSOX_DATA_DIR`, default `./.impressox`)."""
-    path = Path(os.environ.get(ENV_DATA_DIR) or ".impressox").expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return load_settings().store_dir()
 
 
 def is_production() -> bool:
     """True when `IMPRESSOX_ENV` is `prod` or `production` (case-insensitive)."""
-    return os.environ.get(ENV_MODE, "").strip().lower() in {"prod", "production"}
-
-
-def is_set(name: str) -> bool:
-    """Whether an environment variable is set to a non-blank value (its value is never returned)."""
-    return bool(os.environ.get(name, "").strip())
+    return load_settings().production
 
 
 def missing_production_variables() -> list[ServiceVariable]:

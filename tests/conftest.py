@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.clock import ManualClock
+from tests.helpers.paths import require_fixture
 
-
-def fixtures_root() -> Path:
-    return Path(os.environ.get("IMPRESSOX_FIXTURES_DIR") or REPO_ROOT.parent / "shared" / "fixtures")
-
-
-def require_fixture(*parts: str) -> Path:
-    """The path of a real capture under ../shared/fixtures, or skip the test saying what is missing."""
-    path = fixtures_root().joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real capture {path} is absent (../shared/fixtures is not beside this checkout)")
-    return path
+if TYPE_CHECKING:
+    from tests.helpers.telegram import ServedTelegramStandIn
 
 
 @pytest.fixture
@@ -85,6 +79,30 @@ def chroma(data_dir: Path):
     resource.setup_for_execution(None)
     yield resource
     resource.teardown_after_execution(None)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock for the code under test (`now=clock`) that moves only when the test calls `advance`."""
+    return ManualClock()
+
+
+@pytest.fixture
+def telegram_standin() -> Iterator[ServedTelegramStandIn]:
+    """The Telegram stand-in over real HTTP, fresh for the test: Telegram's flood limits and error bodies."""
+    from impressox_pipelines.standins.server import StandInServer
+    from impressox_pipelines.standins.telegram import TelegramStandIn
+    from tests.helpers.telegram import ServedTelegramStandIn
+
+    state = TelegramStandIn()
+    with StandInServer(state.app) as server:
+        yield ServedTelegramStandIn(server.url, state)
+
+
+@pytest.fixture
+def telegram(telegram_standin: ServedTelegramStandIn, data_dir: Path):
+    """A `TelegramResource` pointed at `telegram_standin` (short timeouts: see `ServedTelegramStandIn.resource`)."""
+    return telegram_standin.resource(data_dir)
 
 
 def _kill_redis_servers_under(base: str) -> None:

@@ -36,7 +36,8 @@ class AirdropDetector:
     `scam_model` (default: the model shipped in this package; `None`: rules only) adds a
     `scam_text_model` reason worth `flag_threshold` when its probability reaches the model's threshold
     (never for a target account's own post or a retweet of one, stored or shown as "RT @handle: …"; a
-    quote of one is read by its own words, without the rules the original set off).
+    quote of one is read by its own words, without the rules the original set off). Promoted tweets
+    (ads) are not scored — they get a `skipped` reason — unless `include_promoted` is set.
     Raises `ScamModelError` when the shipped model file cannot be read.
     """
 
@@ -47,8 +48,10 @@ class AirdropDetector:
         brands: frozenset[str] = BRANDS,
         flag_threshold: float = FLAG_THRESHOLD,
         scam_model: ScamModel | Literal["shipped"] | None = "shipped",
+        include_promoted: bool = False,
     ):
         self.flag_threshold = flag_threshold
+        self.include_promoted = include_promoted
         self.scam_model = shipped_model() if scam_model == "shipped" else scam_model
         self._keywords = keywords if keywords is not None else KeywordFile()
         self._targets = targets if targets is not None else TargetAccountsFile()
@@ -80,6 +83,10 @@ class AirdropDetector:
         base = dict(tweet_id=tweet.id, author_handle=tweet.author_handle or "",
                     created_at=tweet.created_at if isinstance(tweet.created_at, datetime) else None,
                     text=own, root_tweet_id=str(root))
+        if tweet.is_promoted and not self.include_promoted:
+            return Assessment(**base, keywords=[], score=0.0, reasons=[], scam_risk=0.0, scam_reasons=[],
+                              scam_flag=False, links=[], cashtags=[], dedup_keys=[f"tweet:{root}"],
+                              skipped="promoted tweet (an ad; include_promoted scores it)")
         if not has_words(own) and not has_words(orig):
             why = "empty text" if not (own.strip() or orig.strip()) else "no letters or digits (emoji/symbols only)"
             return Assessment(**base, keywords=[], score=0.0, reasons=[], scam_risk=0.0, scam_reasons=[],

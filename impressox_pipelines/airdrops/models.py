@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 # MongoDB collections: the scraper's tweets (`_id` = tweet id, `partition_date` "YYYY-MM-DD"), and ours.
-TWEETS_COLLECTION = "tweets"
-OPPORTUNITIES_COLLECTION = "airdrop_opportunities"
 
 
 @dataclass(frozen=True)

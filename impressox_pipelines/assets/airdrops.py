@@ -13,29 +13,25 @@ from impressox_pipelines.airdrops.dedup import group
 from impressox_pipelines.airdrops.detector import AirdropDetector
 from impressox_pipelines.airdrops.keywords import shared_keyword_file
 from impressox_pipelines.airdrops.listfile import ListFileError
-from impressox_pipelines.airdrops.models import (
-    OPPORTUNITIES_COLLECTION,
-    TWEETS_COLLECTION,
-    Assessment,
-    Opportunity,
-)
+from impressox_pipelines.airdrops.models import Assessment, Opportunity
 from impressox_pipelines.airdrops.report import markdown_table, notification_payload, title
 from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
 from impressox_pipelines.airdrops.scam_model import ScamModelError, configured_model
 from impressox_pipelines.airdrops.targets import shared_targets_file
-from impressox_pipelines.events import enqueue_notification
+from impressox_pipelines.events.outbox import enqueue_notification
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
+from impressox_pipelines.stores import AIRDROP_NOTICES_COLLECTION, OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
 from impressox_pipelines.x.models import Tweet
 
 # One document per opportunity id ever enqueued, so re-runs and later days never notify twice.
-NOTICES_COLLECTION = "airdrop_notices"
 NOTIFICATION_KIND = "airdrop_opportunity"
 AUDIENCE = "airdrops"
 
 
 class AirdropOpportunitiesConfig(dg.Config):
+    include_promoted: bool = Field(default=False, description="Score promoted tweets (ads) too.")
     keywords_file: str = Field(default="", description="Keywords file (one term per line); empty: the "
                                                        "file shipped in impressox_pipelines/airdrops.")
     target_accounts_file: str = Field(default="", description="Official X handles, one per line; empty: the "
@@ -150,7 +146,8 @@ def airdrop_opportunities(
         model = configured_model(config.scam_model_file)
     except (ListFileError, ScamModelError) as exc:
         raise dg.Failure(description=f"airdrop configuration unusable: {exc}") from None
-    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold, scam_model=model)
+    detector = AirdropDetector(keywords, targets, flag_threshold=config.scam_flag_threshold, scam_model=model,
+                               include_promoted=config.include_promoted)
     file_notes = [f"{keywords.path.name} {i}" for i in detector.keywords.issues]
     file_notes += [f"{targets.path.name} {i}" for i in detector.targets.issues]
     file_notes += [f.read_error for f in (keywords, targets) if f.read_error]
@@ -163,7 +160,7 @@ def airdrop_opportunities(
         IndexModel([("opportunity_id", ASCENDING)]),
         IndexModel([("source_tweet_ids", ASCENDING)]),
     ])
-    notices_coll = mongo.collection(NOTICES_COLLECTION)
+    notices_coll = mongo.collection(AIRDROP_NOTICES_COLLECTION)
     totals: Counter = Counter()
     unreadable: Counter = Counter()
     skipped: Counter = Counter()
@@ -237,31 +234,3 @@ def _model_summary(detector: AirdropDetector) -> str:
     trained = model.metadata.get("trained_on") or {}
     return (f"trained on {trained.get('file', '?')} (sha256 {str(trained.get('sha256', '?'))[:12]}…, "
             f"{trained.get('posts', '?')} posts), flags at {model.threshold:g}")
-
-
-def airdrops_definitions() -> dg.Definitions:
-    """The airdrop field: `airdrop_opportunities` (uses the shared `mongo` and `redis` resources)."""
-    return dg.Definitions(assets=[airdrop_opportunities])
-
-
-def airdrops_summary(defs: dg.Definitions, partition_date: str | None = None) -> list[str]:
-    """Demo summary: the partition's opportunity count, the top three with their reasons, the riskiest flag."""
-    from datetime import UTC, datetime
-
-    day = partition_date or datetime.now(UTC).strftime("%Y-%m-%d")
-    coll = defs.resources["mongo"].get_database()[OPPORTUNITIES_COLLECTION]
-    docs = list(coll.find({"partition_date": day}))
-    clean = sorted((d for d in docs if not d.get("scam_flag")), key=lambda d: -float(d.get("score") or 0))
-    lines = [f"airdrop opportunities ({day}): {len(clean)}, scam-flagged: {len(docs) - len(clean)}"]
-    for rank, doc in enumerate(clean[:3], start=1):
-        reasons = ", ".join(r["signal"] for r in sorted(doc.get("reasons") or [], key=lambda r: -r["weight"]))
-        lines.append(f"  {rank}. {doc.get('score'):g} {doc.get('title')}: {reasons}")
-    flagged = sorted((d for d in docs if d.get("scam_flag")), key=lambda d: -float(d.get("scam_risk") or 0))
-    if flagged:
-        doc = flagged[0]
-        signals = dict.fromkeys(r["signal"] for r in doc.get("scam_reasons") or [] if r["weight"] > 0)
-        probability = doc.get("scam_probability")
-        model = f", text model p={probability:.2f}" if probability is not None else ""
-        lines.append(f"  flagged, e.g. @{doc.get('author_handle')}: risk {doc.get('scam_risk'):g}{model}: "
-                     + ", ".join(signals))
-    return lines

@@ -1,42 +1,30 @@
-"""Market monitor assets: `price_snapshots`, `price_candles`, their checks, and the field's jobs,
-sensors and price-feed resource (`market_definitions`)."""
+"""Market monitor assets: `price_snapshots`, `price_candles` and their checks."""
 
-import os
 import time
 from datetime import datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
 
-from impressox_pipelines.market.alerts import ALERTS_COLLECTION, record_and_enqueue
 from impressox_pipelines.market.cache import read_latest, write_quotes
 from impressox_pipelines.market.candles import (
     CANDLE_INDEXES,
-    CANDLES_COLLECTION,
     candle_documents,
     candle_gaps,
     fetch_candles,
     upsert_candles,
 )
-from impressox_pipelines.market.demo_rules import DEMO_PAIRS, demo_rule_set
 from impressox_pipelines.market.feed import PriceFeedError
 from impressox_pipelines.market.feed_state import ExchangeInfoCache, take_polite_snapshot
 from impressox_pipelines.market.index import RuleIndex
 from impressox_pipelines.market.prices import MalformedResponse
-from impressox_pipelines.market.snapshot import SNAPSHOT_INDEXES, SNAPSHOTS_COLLECTION, Snapshot, store_snapshot
+from impressox_pipelines.market.snapshot import SNAPSHOT_INDEXES, Snapshot, store_snapshot
 from impressox_pipelines.market.symbols import Pair, SymbolError, parse_pair
-from impressox_pipelines.market.ticks import run_tick
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources.mongo import MongoResource
-from impressox_pipelines.resources.price_feed import API_KEY_VARIABLE, PriceFeedResource
+from impressox_pipelines.resources.price_feed import PriceFeedResource
 from impressox_pipelines.resources.redis import RedisResource
-from impressox_pipelines.sensors.price_rules import (
-    build_price_rule_sensor,
-    price_alert_job,
-    price_rule_sensor_interval,
-)
-from impressox_pipelines.sensors.price_snapshots import build_price_snapshot_sensor, price_poll_interval
-from impressox_pipelines.settings import is_set
+from impressox_pipelines.stores import PRICE_CANDLES_COLLECTION, PRICE_SNAPSHOTS_COLLECTION
 
 DEFAULT_WATCHLIST = ["BTC/USD", "ETH/USD", "SOL/USD"]
 FRESHNESS_WINDOW_S = 300
@@ -90,7 +78,7 @@ def capture_snapshot(
         polite = take_polite_snapshot(redis.get_client(), client, pairs, price_feed.coingecko_id_map(),
                                       sources=config.sources, max_wait_s=config.poll_interval_s)
     snapshot = polite.snapshot
-    collection = mongo.collection(SNAPSHOTS_COLLECTION, SNAPSHOT_INDEXES)
+    collection = mongo.collection(PRICE_SNAPSHOTS_COLLECTION, SNAPSHOT_INDEXES)
     inserted, already = store_snapshot(collection, snapshot)
     advanced = write_quotes(redis.get_client(), snapshot.quotes.values())
     for name, reason in {**invalid, **snapshot.missing}.items():
@@ -190,7 +178,7 @@ def price_candles(
     else:
         pairs = _pairs(DEFAULT_WATCHLIST, redis, invalid)
     window = context.partition_time_window
-    collection = mongo.collection(CANDLES_COLLECTION, CANDLE_INDEXES)
+    collection = mongo.collection(PRICE_CANDLES_COLLECTION, CANDLE_INDEXES)
     ids = price_feed.coingecko_id_map()
     totals = {"inserted": 0, "changed": 0, "unchanged": 0}
     per_pair: dict[str, dict] = {}
@@ -252,93 +240,3 @@ def _candle_check(collection, groups, start: datetime, end: datetime) -> dg.Asse
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"gaps": gaps_total, "duplicates": duplicates_total, "by_pair": dg.MetadataValue.json(findings)},
     )
-
-
-class PriceRulesDemoConfig(dg.Config):
-    ticks: int = 8
-    tick_interval_s: float = 1.0
-
-
-@dg.op(description="Seed the demo rule set around the current prices, then run watch ticks without the daemon.")
-def run_price_rules_demo(
-    context: dg.OpExecutionContext,
-    config: PriceRulesDemoConfig,
-    price_feed: PriceFeedResource,
-    mongo: MongoResource,
-    redis: RedisResource,
-) -> dict:
-    """Each tick: a snapshot (the asset's code), the rule tick (the sensor's code) and, per trigger, the
-    alert run's code — the same engine, in one process, for demos and daemon-less checks."""
-    client = redis.get_client()
-    index = RuleIndex(client)
-    snap_config = PriceSnapshotsConfig(watchlist=sorted({*DEFAULT_WATCHLIST, *DEMO_PAIRS}))
-    capture_snapshot(context.log, snap_config, price_feed, mongo, redis)
-    rules = demo_rule_set(read_latest(client))
-    for rule in rules:
-        index.put(rule)
-    seen: dict = {}
-    fired = 0
-    alerts = mongo.get_database()[ALERTS_COLLECTION]
-    for number in range(config.ticks):
-        if number:
-            time.sleep(config.tick_interval_s)
-            capture_snapshot(context.log, snap_config, price_feed, mongo, redis)
-        tick = run_tick(client, seen)
-        seen = tick.seen
-        for trigger in tick.evaluation.triggers if tick.evaluation else []:
-            outcome = index.fire(trigger)
-            if outcome.status != "stale":
-                record_and_enqueue(client, alerts, outcome.rule, trigger)
-                fired += 1
-                context.log.info(f"alert {trigger.idempotency_key}: {trigger.pair} at {trigger.price}")
-    summary = {"rules_seeded": len(rules), "ticks": config.ticks, "alerts_fired": fired}
-    context.add_output_metadata(summary)
-    return summary
-
-
-@dg.job(description="The demo's market step: seed demo rules, then watch ticks against the price stand-in.",
-        tags={"impressox/field": "market"})
-def price_rules_demo_job() -> None:
-    run_price_rules_demo()
-
-
-price_snapshot_job = dg.define_asset_job(
-    "price_snapshot_job", selection=dg.AssetSelection.assets(price_snapshots),
-    description="Take one price snapshot (requested by price_snapshot_sensor).",
-)
-
-
-def market_summary(defs: dg.Definitions) -> list[str]:
-    """The demo's summary line for the market field."""
-    resources = defs.resources
-    client = resources["redis"].get_client()
-    latest = read_latest(client)
-    stats = RuleIndex(client).stats()
-    alerts = resources["mongo"].get_database()[ALERTS_COLLECTION].count_documents({})
-    return [f"price snapshots: {len(latest)} symbols, rules evaluated: {stats.get('rules_evaluated', 0)}, "
-            f"alerts fired: {alerts}"]
-
-
-def market_definitions() -> dg.Definitions:
-    """The market field: assets, checks, jobs, sensors and the `price_feed` resource.
-
-    Reads `IMPRESSOX_COINGECKO_URL`, `IMPRESSOX_BINANCE_URL`, `IMPRESSOX_COINGECKO_API_PLAN` and the
-    sensor intervals when called; the API key only through `EnvVar("IMPRESSOX_COINGECKO_API_KEY")`.
-    """
-    price_feed = PriceFeedResource(
-        coingecko_url=os.environ.get("IMPRESSOX_COINGECKO_URL") or PriceFeedResource.model_fields[
-            "coingecko_url"].default,
-        binance_url=os.environ.get("IMPRESSOX_BINANCE_URL") or PriceFeedResource.model_fields["binance_url"].default,
-        coingecko_api_key=dg.EnvVar(API_KEY_VARIABLE) if is_set(API_KEY_VARIABLE) else None,
-        coingecko_api_plan=os.environ.get("IMPRESSOX_COINGECKO_API_PLAN") or "demo",
-    )
-    return dg.Definitions(
-        assets=[price_snapshots, price_candles],
-        asset_checks=[price_snapshots_fresh],
-        jobs=[price_snapshot_job, price_alert_job, price_rules_demo_job],
-        sensors=[build_price_snapshot_sensor(price_snapshot_job, price_poll_interval()),
-                 build_price_rule_sensor(price_rule_sensor_interval())],
-        resources={"price_feed": price_feed},
-    )
-
-

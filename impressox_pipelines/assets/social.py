@@ -3,7 +3,6 @@
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -17,22 +16,18 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from impressox_pipelines.partitions import daily_partitions
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
-from impressox_pipelines.resources.x_scraper import ACCOUNTS_VARIABLE, URL_VARIABLE, XScraperResource
-from impressox_pipelines.settings import is_set
+from impressox_pipelines.resources.x_scraper import XScraperResource
+from impressox_pipelines.stores import (
+    RAW_RESPONSES_COLLECTION,
+    TWEETS_COLLECTION,
+    X_CURSORS_COLLECTION,
+    X_TARGETS_COLLECTION,
+)
 from impressox_pipelines.x.models import Tweet
 from impressox_pipelines.x.parser import ParseResult
 from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, scrape
-from impressox_pipelines.x.targets import (
-    CURSORS_COLLECTION,
-    TARGETS_COLLECTION,
-    CursorStore,
-    ScrapeTarget,
-    ingest_target_events,
-    load_targets,
-)
+from impressox_pipelines.x.targets import CursorStore, ScrapeTarget, load_targets
 
-TWEETS_COLLECTION = "tweets"
-RAW_RESPONSES_COLLECTION = "x_raw_responses"
 DEFAULT_TARGETS = ["@arbitrum", "@solana", "airdrop", "crypto giveaway"]
 BASELINE_DAYS = 7
 MIN_BASELINE = 10  # below this many tweets a day, a drop says nothing
@@ -46,6 +41,7 @@ class RawTweetsConfig(dg.Config):
                                description='"@handle" for an account, anything else is a search query; '
                                            "the active targets of MongoDB `x_targets` are added.")
     max_pages: int = Field(default=30, description="Pages per target and day at most.")
+    count_promoted: bool = Field(default=False, description="Count promoted tweets (ads) as pagination progress.")
 
 
 def store_tweets(collection: Any, tweets: list[Tweet]) -> tuple[int, int]:
@@ -141,10 +137,9 @@ def raw_tweets(
     db = mongo.get_database()
     tweets_coll = mongo.collection(TWEETS_COLLECTION, [IndexModel([("partition_date", ASCENDING)])])
     raw_coll = mongo.collection(RAW_RESPONSES_COLLECTION, [IndexModel([("day", ASCENDING), ("target", ASCENDING)])])
-    targets_coll = db[TARGETS_COLLECTION]
-    added, rejected_events = ingest_target_events(redis.get_client(), targets_coll)
+    targets_coll = db[X_TARGETS_COLLECTION]
     targets, rejected = load_targets(config.targets, targets_coll)
-    cursors = CursorStore(db[CURSORS_COLLECTION])
+    cursors = CursorStore(db[X_CURSORS_COLLECTION])
     pool = x_scraper.account_pool(db)
     days = _days(context)
 
@@ -152,7 +147,7 @@ def raw_tweets(
     reasons: Counter = Counter()
     outcomes = []
     preview: list[Tweet] = []
-    with x_scraper.open_backend() as backend:
+    with x_scraper.open_backend(cache=redis.get_client(), log=context.log.warning) as backend:
         for day in days:
             for target in targets:
                 def on_page(page: Page, result: ParseResult | None, target=target, day=day) -> None:
@@ -172,7 +167,7 @@ def raw_tweets(
                     context.log.info(f"{target.id} {day}: resuming from a saved cursor")
                 try:
                     outcome = scrape(request, pool, backend, on_page, max_pages=config.max_pages,
-                                     log=context.log.warning)
+                                     count_promoted=config.count_promoted, log=context.log.warning)
                 except BackendUnavailable as exc:
                     raise dg.Failure(description=f"X could not be scraped: {exc}",
                                      metadata={"stored_before_failure": totals["new"] + totals["updated"]}) from None
@@ -204,8 +199,6 @@ def raw_tweets(
             "days": [d.isoformat() for d in days],
             "targets": [t.id for t in targets],
             "targets_rejected": rejected,
-            "targets_added_from_events": added,
-            "target_events_rejected": rejected_events,
             "pages": totals["pages"],
             "tweets_parsed": totals["parsed"],
             "tweets_new": totals["new"],
@@ -247,22 +240,3 @@ def _checks(tweets_coll: Any, days: list[date], day_counts: dict[str, int], tota
         dg.AssetCheckResult(check_name="targets_complete", passed=not incomplete, severity=warn,
                             metadata={"incomplete": incomplete}),
     ]
-
-
-def x_definitions() -> dg.Definitions:
-    """The social field: `raw_tweets` and the `x_scraper` resource (backend from `IMPRESSOX_X_BACKEND`,
-    default browser; site from `IMPRESSOX_X_URL`; accounts file from `IMPRESSOX_X_ACCOUNTS_FILE`)."""
-    scraper = XScraperResource(
-        backend=os.environ.get("IMPRESSOX_X_BACKEND") or "browser",
-        base_url=os.environ.get(URL_VARIABLE) or "https://x.com",
-        accounts_file=dg.EnvVar(ACCOUNTS_VARIABLE) if is_set(ACCOUNTS_VARIABLE) else None,
-        executable_path=os.environ.get("IMPRESSOX_CHROMIUM_PATH") or "/usr/bin/chromium",
-    )
-    return dg.Definitions(assets=[raw_tweets], resources={"x_scraper": scraper})
-
-
-def tweets_summary(defs: dg.Definitions) -> list[str]:
-    """Demo summary: how many tweets MongoDB holds."""
-    mongo = defs.resources["mongo"]
-    count = mongo.get_database()[TWEETS_COLLECTION].count_documents({})
-    return [f"tweets scraped and stored: {count}"]

@@ -2,22 +2,13 @@
 
 import typer
 
-app = typer.Typer(
-    name="impressox",
-    help="Operate the ImpressoX pipelines: demo, stand-ins, rules, X scraping, airdrops, notifications, RAG.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    # click's plain format: a usage error is ONE line (`Error: Invalid value for '--x': …`), never a box
-    # wrapped to the terminal's width.
-    rich_markup_mode=None,
-)
-
 # Each module registers its commands on `app` when imported:
 #   airdrops: `impressox airdrops explain`      core: `impressox demo|dev|standins`
 #   market: `impressox rules add|list|remove|backtest`
-#   notify: `impressox notify …`, `impressox users …`      ops: `impressox doctor`
+#   notify: `impressox notify …`, `impressox users …`      operations: `impressox doctor`
 #   rag: `impressox rag query|reset`             x: `impressox x parse|accounts`
-from impressox_pipelines.cli import airdrops, core, market, notify, ops, rag, x  # noqa: E402,F401
+from impressox_pipelines.cli import airdrops, core, market, notify, operations, rag, x  # noqa: F401
+from impressox_pipelines.cli.app import app
 
 
 def _setup_error(exc: BaseException) -> BaseException | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 from impressox_pipelines.cli.params import finite_positive
 
 airdrops_app = typer.Typer(help="Airdrop detection: explain a tweet's score and scam flag; train the scam text model.",
@@ -31,12 +31,12 @@ def explain(
     from impressox_pipelines.airdrops.detector import AirdropDetector
     from impressox_pipelines.airdrops.keywords import KeywordFile
     from impressox_pipelines.airdrops.listfile import ListFileError
-    from impressox_pipelines.airdrops.models import TWEETS_COLLECTION
     from impressox_pipelines.airdrops.report import explain_lines
     from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
     from impressox_pipelines.airdrops.scam_model import ScamModelError, configured_model
     from impressox_pipelines.airdrops.targets import TargetAccountsFile
-    from impressox_pipelines.resources.mongo import MongoResource
+    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.stores import TWEETS_COLLECTION
     from impressox_pipelines.x.models import Tweet
 
     try:
@@ -50,19 +50,17 @@ def explain(
     threshold = FLAG_THRESHOLD if scam_flag_threshold is None else scam_flag_threshold
     detector = AirdropDetector(keywords, targets, flag_threshold=threshold, scam_model=model)
 
-    mongo = MongoResource(uri=os.environ.get("IMPRESSOX_MONGODB_URI") or None)
-    try:
-        tweets = mongo.get_database()[TWEETS_COLLECTION]
+    with open_resources("mongo") as resources:
+        tweets = resources.mongo.get_database()[TWEETS_COLLECTION]
         doc = tweets.find_one({"_id": tweet_id})
         if doc is None:
-            typer.echo(f"tweet {tweet_id} is not in MongoDB `{TWEETS_COLLECTION}` ({mongo.endpoint})", err=True)
+            typer.echo(f"tweet {tweet_id} is not in MongoDB `{TWEETS_COLLECTION}` ({resources.mongo.endpoint})",
+                       err=True)
             raise typer.Exit(1)
         tweet = Tweet.from_document(doc)
         original_id = tweet.retweeted_id or tweet.quoted_id
         original_doc = tweets.find_one({"_id": original_id}) if original_id else None
         original = Tweet.from_document(original_doc) if original_doc else None
-    finally:
-        mongo.close()
     if original_id and original is None:
         typer.echo(f"note: the original tweet {original_id} is not stored; explaining the tweet alone", err=True)
     for line in explain_lines(detector.assess(tweet, original), threshold):

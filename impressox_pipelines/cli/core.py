@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 REPLAY_HELP = "Replay real captures from this directory (e.g. ../shared/fixtures)."
 

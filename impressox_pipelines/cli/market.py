@@ -1,6 +1,6 @@
 """`impressox rules add|list|remove|backtest`: operate price rules with the same engine as the sensor.
 
-The commands open the Redis and MongoDB the code location uses (`core_resources()`): the embedded
+The commands open the Redis and MongoDB the code location uses (`build_resources()`): the embedded
 stores by default, production ones when their variables are set.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 from impressox_pipelines.market.rules import Direction
 from impressox_pipelines.market.symbols import Pair
 
@@ -30,9 +30,9 @@ def _stores() -> Iterator[tuple[Any, Any]]:
     """(MongoDB database, Redis client) as configured for the code location."""
     import dagster as dg
 
-    from impressox_pipelines.resources import core_resources
+    from impressox_pipelines.resources import build_resources
 
-    resources = core_resources()
+    resources = build_resources()
     with dg.build_resources({"mongo": resources["mongo"], "redis": resources["redis"]}) as built:
         yield built.mongo.get_database(), built.redis.get_client()
 
@@ -187,8 +187,9 @@ def backtest_command(
 ) -> None:
     """Replay a rule over stored `price_candles` closes with the live state machine; print its fires."""
     from impressox_pipelines.market.backtest import backtest
-    from impressox_pipelines.market.candles import CANDLES_COLLECTION, INTERVAL_MS, stored_closes
+    from impressox_pipelines.market.candles import INTERVAL_MS, stored_closes
     from impressox_pipelines.market.index import RuleIndex
+    from impressox_pipelines.stores import PRICE_CANDLES_COLLECTION
 
     if interval not in INTERVAL_MS:
         raise typer.BadParameter(f"{interval!r} is not one of {', '.join(INTERVAL_MS)}", param_hint="'--interval'")
@@ -202,7 +203,7 @@ def backtest_command(
         if rule is None:
             typer.echo(f"{rule_id}: {problem}", err=True)
             raise typer.Exit(1)
-        closes = list(stored_closes(db[CANDLES_COLLECTION], str(rule.pair), interval, first, last))
+        closes = list(stored_closes(db[PRICE_CANDLES_COLLECTION], str(rule.pair), interval, first, last))
     if not closes:
         typer.echo(f"no {interval} candles of {rule.pair} stored between {first_day} and {last_day}; "
                    f"materialize price_candles for those days first", err=True)

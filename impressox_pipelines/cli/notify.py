@@ -1,6 +1,6 @@
 """`impressox notify …` (outbox and dead letters) and `impressox users …` (notification preferences).
 
-Both open the same MongoDB and Redis the code location uses (`core_resources()`, so the embedded stores by
+Both open the same MongoDB and Redis the code location uses (`build_resources()`, so the embedded stores by
 default and production ones when their variables are set).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 notify_app = typer.Typer(help="The notification outbox and its dead letters.", no_args_is_help=True)
 users_app = typer.Typer(help="Users' notification preferences (MongoDB `user_preferences`).", no_args_is_help=True)
@@ -26,9 +26,9 @@ def _stores() -> Iterator[tuple[Any, Any]]:
     """(MongoDB database, Redis client) as configured for the code location."""
     import dagster as dg
 
-    from impressox_pipelines.resources import core_resources
+    from impressox_pipelines.resources import build_resources
 
-    resources = core_resources()
+    resources = build_resources()
     with dg.build_resources({"mongo": resources["mongo"], "redis": resources["redis"]}) as built:
         yield built.mongo.get_database(), built.redis.get_client()
 
@@ -47,7 +47,7 @@ def redrive(limit: int = typer.Option(1000, min=1, help="Move at most this many 
 @notify_app.command("dead-letters")
 def dead_letters(limit: int = typer.Option(20, min=1, help="Show at most this many, oldest first.")) -> None:
     """List dead letters: id, source stream, reason."""
-    from impressox_pipelines.events import DEAD_LETTER_STREAM
+    from impressox_pipelines.stores import DEAD_LETTER_STREAM
 
     with _stores() as (_, client):
         total = client.xlen(DEAD_LETTER_STREAM)
@@ -65,8 +65,7 @@ def send(
     """Put a plain text message in the outbox (delivered by the next delivery run)."""
     import uuid
 
-    from impressox_pipelines.events import enqueue_notification
-    from impressox_pipelines.notify.outbox import InvalidEntry, parse_chat_id
+    from impressox_pipelines.events.outbox import InvalidEntry, enqueue_notification, parse_chat_id
 
     try:
         target = parse_chat_id(chat_id)

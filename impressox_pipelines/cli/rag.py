@@ -1,13 +1,15 @@
-"""`impressox rag query "…" --k 5 [--json]` and `impressox rag reset COLLECTION`."""
+"""`impressox rag query "…" --k 5 [--include-flagged] [--mode hybrid|dense|keyword] [--json]` and
+`impressox rag reset COLLECTION`."""
 
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 rag_app = typer.Typer(help="Query and maintain the RAG knowledge base.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")
@@ -21,11 +23,21 @@ class PassageKind(StrEnum):
 
 
 def _resources():
-    from impressox_pipelines.assets.rag import embedding_model_resource
-    from impressox_pipelines.resources import core_resources
+    from impressox_pipelines.resources import build_resources
 
-    core = core_resources()
-    return core["chroma"], core["redis"], embedding_model_resource()
+    resources = build_resources()
+    return resources["chroma"], resources["redis"], resources["embedding_model"]
+
+
+class Mode(StrEnum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    KEYWORD = "keyword"
+
+
+class FusionMethod(StrEnum):
+    RRF = "rrf"
+    WEIGHTED = "weighted"
 
 
 @rag_app.command()
@@ -33,16 +45,29 @@ def query(
     text: str = typer.Argument(..., help="The question."),
     k: int = typer.Option(5, "--k", min=1, max=100, help="How many passages."),
     kind: PassageKind | None = typer.Option(None, help="Only passages of this kind."),
+    include_flagged: bool = typer.Option(False, "--include-flagged",
+                                         help="Also show posts flagged as scams, marked with the reasons."),
+    mode: Mode = typer.Option(Mode.HYBRID, help="Dense (embeddings), keyword (BM25) or both fused."),
+    fusion: FusionMethod = typer.Option(FusionMethod.RRF, help="Reciprocal-rank fusion or a weighted sum."),
+    dense_weight: float = typer.Option(0.5, min=0.0, max=1.0, help="Weight of the dense side (weighted sum)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
-    """Print the passages closest to a question, best first, with score and source."""
-    from impressox_pipelines.rag.retrieval import retrieve
+    """Print the passages that best answer a question, best first, with score and source."""
+    from impressox_pipelines.rag.retrieval import Fusion, check_query, collection_sizes, retrieve
     from impressox_pipelines.rag.store import EmbeddingModelMismatch
 
-    chroma, _, embedding = _resources()
+    chroma, redis, embedding = _resources()
     try:
-        chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
-                          model=embedding.get_model())
+        check_query(text)
+        # Counted before the model is loaded (seconds, ~700 MB): an empty store needs no model to say so.
+        if not any(collection_sizes(chroma.get_client()).values()):
+            chunks = []
+        else:
+            chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
+                              model=embedding.get_model() if mode != Mode.KEYWORD else None,
+                              redis=redis.get_client(), mode=str(mode),
+                              fusion=Fusion(str(fusion), dense_weight=dense_weight),
+                              include_flagged=include_flagged)
     except (ValueError, EmbeddingModelMismatch) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -51,10 +76,16 @@ def query(
             typer.echo(json.dumps(chunk.to_dict(), ensure_ascii=False, default=str))
         return
     if not chunks:
-        typer.echo("no passages: the knowledge base is empty (materialize document_embeddings first)")
+        typer.echo("no passages: the knowledge base is empty (materialize document_embeddings first)"
+                   if not any(collection_sizes(chroma.get_client()).values()) else "no passage matches")
         return
     for rank, chunk in enumerate(chunks, start=1):
-        typer.echo(f"{rank}. [{chunk.score:.3f}] {chunk.title} — {chunk.source}")
+        typer.echo(f"{rank}. [{chunk.score:.4f}] {chunk.title} — {chunk.source}")
+        if chunk.flagged:
+            risk = chunk.metadata.get("scam_risk")
+            probability = chunk.metadata.get("scam_probability")
+            model_part = f", model probability {probability:.2f}" if probability is not None else ""
+            typer.echo(f"   ⚠ FLAGGED AS A SCAM (risk {risk:g}{model_part}): " + "; ".join(chunk.flag_reasons))
         typer.echo("   " + " ".join(chunk.text.split())[:400])
 
 
@@ -65,15 +96,18 @@ def reset(
 ) -> None:
     """Drop a collection and its docstore, so the next materialization re-embeds everything."""
     from impressox_pipelines.rag.docstore import clear_namespaces
-    from impressox_pipelines.rag.metadata import sanitize_collection_name
+    from impressox_pipelines.rag.metadata import InvalidCollectionName, check_collection_name
 
     try:
-        name = sanitize_collection_name(collection)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'COLLECTION'") from None
-    if name != collection:
-        raise typer.BadParameter(f"{collection!r} is not a collection name (did you mean {name!r}?)",
-                                 param_hint="'COLLECTION'")
+        name = check_collection_name(collection)
+    except InvalidCollectionName as exc:
+        # A path or a name with stray characters usually ends in the name that was meant.
+        meant = re.sub(r"^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$", "", re.split(r"[^a-zA-Z0-9._-]", collection)[-1])
+        try:
+            message = f"{collection!r} is not a collection name (did you mean {check_collection_name(meant)!r}?)"
+        except InvalidCollectionName:
+            message = str(exc)
+        raise typer.BadParameter(message, param_hint="'COLLECTION'") from None
     if not yes:
         typer.confirm(f"Drop Chroma collection {name!r} and its docstore?", abort=True)
     chroma, redis, _ = _resources()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from impressox_pipelines.cli import app
+from impressox_pipelines.cli.app import app
 
 x_app = typer.Typer(help="X scraping: parse captured GraphQL responses, inspect the account pool.",
                     no_args_is_help=True)
@@ -48,12 +47,13 @@ def accounts(
     reset: str | None = typer.Option(None, help="Put this account back into rotation (active, no locks)."),
 ) -> None:
     """Show the account pool's shared state (status, reason, locks, proxy, requests); never the cookies."""
-    from impressox_pipelines.resources.mongo import MongoResource
-    from impressox_pipelines.resources.x_scraper import ACCOUNTS_VARIABLE, XScraperResource
+    from impressox_pipelines.resources import open_resources
 
-    scraper = XScraperResource(accounts_file=os.environ.get(ACCOUNTS_VARIABLE) or None)
-    mongo = MongoResource(uri=os.environ.get("IMPRESSOX_MONGODB_URI") or None)
-    pool = scraper.account_pool(mongo.get_database())
+    with open_resources("mongo", "x_scraper") as resources:
+        _accounts(resources.x_scraper.account_pool(resources.mongo.get_database()), reset)
+
+
+def _accounts(pool, reset: str | None) -> None:
     if reset is not None:
         if not pool.reset(reset):
             typer.echo(f"no account named {reset!r} in the pool", err=True)
@@ -67,4 +67,3 @@ def accounts(
         proxy = f"{doc.get('proxy_index', 0) % proxies + 1}/{proxies}" if proxies else "-"
         typer.echo(f"{doc['_id']:<24} {doc.get('status', '?'):<10} {doc.get('requests', 0):>8}  {proxy:>5}  "
                    f"{locks or '-'}{' / ' + doc['reason'] if doc.get('reason') else ''}")
-    mongo.close()

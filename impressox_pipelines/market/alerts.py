@@ -16,11 +16,9 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
-from impressox_pipelines.events import enqueue_notification
+from impressox_pipelines.events.outbox import enqueue_notification
 from impressox_pipelines.market.index import Trigger
 from impressox_pipelines.market.rules import Kind, Rule
-
-ALERTS_COLLECTION = "price_alerts"
 
 
 def _fmt(value: Decimal | None) -> str:

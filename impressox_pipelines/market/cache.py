@@ -19,9 +19,8 @@ from typing import Any
 
 from impressox_pipelines.market.prices import PriceQuote, from_epoch_ms, to_epoch_ms
 from impressox_pipelines.market.rules import MAX_WINDOW_S, Observation, PriceWindow
+from impressox_pipelines.stores import LATEST_PRICES_KEY, PRICE_HISTORY_PREFIX
 
-LATEST_KEY = "impressox:prices:latest"
-HISTORY_PREFIX = "impressox:prices:history:"
 HISTORY_KEEP_S = 24 * 3600
 
 
@@ -48,13 +47,13 @@ def write_quotes(client: Any, quotes: Iterable[PriceQuote], keep_s: int = HISTOR
     advanced = 0
     for quote in quotes:
         ms = to_epoch_ms(quote.timestamp)
-        pipe.zadd(HISTORY_PREFIX + quote.pair, {f"{ms}|{quote.price}": ms})
-        pipe.zremrangebyscore(HISTORY_PREFIX + quote.pair, "-inf", ms - keep_s * 1000)
+        pipe.zadd(PRICE_HISTORY_PREFIX + quote.pair, {f"{ms}|{quote.price}": ms})
+        pipe.zremrangebyscore(PRICE_HISTORY_PREFIX + quote.pair, "-inf", ms - keep_s * 1000)
         known = current.get(quote.pair)
         if known is None or known.ms < ms:
             advanced += 1
             value = {"price": str(quote.price), "source": quote.source, "at": quote.timestamp.isoformat(), "ms": ms}
-            pipe.hset(LATEST_KEY, quote.pair, json.dumps(value))
+            pipe.hset(LATEST_PRICES_KEY, quote.pair, json.dumps(value))
     pipe.execute()
     return advanced
 
@@ -63,10 +62,10 @@ def read_latest(client: Any, pairs: Iterable[str] | None = None) -> dict[str, La
     """The latest price of each pair (all cached pairs when `pairs` is None); unreadable entries are
     left out."""
     if pairs is None:
-        raw = client.hgetall(LATEST_KEY)
+        raw = client.hgetall(LATEST_PRICES_KEY)
     else:
         names = sorted(set(pairs))
-        raw = dict(zip(names, client.hmget(LATEST_KEY, names), strict=True)) if names else {}
+        raw = dict(zip(names, client.hmget(LATEST_PRICES_KEY, names), strict=True)) if names else {}
     result = {}
     for pair, value in raw.items():
         if not value:
@@ -82,7 +81,7 @@ def read_latest(client: Any, pairs: Iterable[str] | None = None) -> dict[str, La
 def read_history(client: Any, pair: str, since_ms: int, until_ms: int) -> list[tuple[datetime, Decimal]]:
     """The recorded prices of `pair` with `since_ms <= ms <= until_ms`, oldest first."""
     points = []
-    for member in client.zrangebyscore(HISTORY_PREFIX + pair, since_ms, until_ms):
+    for member in client.zrangebyscore(PRICE_HISTORY_PREFIX + pair, since_ms, until_ms):
         ms, _, price = member.partition("|")
         points.append((from_epoch_ms(int(ms)), Decimal(price)))
     return points

@@ -26,7 +26,6 @@ from impressox_pipelines.market.prices import (
 )
 from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, Pair, SymbolError
 
-CANDLES_COLLECTION = "price_candles"
 CANDLE_INDEXES = [
     IndexModel([("pair", 1), ("interval", 1), ("open_time", 1)], unique=True, name="pair_interval_open_time"),
     IndexModel([("partition_date", 1)], name="partition_date"),

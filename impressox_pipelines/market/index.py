@@ -51,8 +51,8 @@ from impressox_pipelines.market.rules import (
     step,
 )
 from impressox_pipelines.market.symbols import parse_pair
+from impressox_pipelines.stores import RULE_PREFIX
 
-RULE_PREFIX = "impressox:rule:"
 PREFIX = "impressox:rules:"
 PENDING = PREFIX + "pending"
 INDEX = PREFIX + "index"

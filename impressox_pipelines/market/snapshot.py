@@ -20,7 +20,6 @@ from impressox_pipelines.market.feed import PriceFeedClient, PriceFeedError, Rat
 from impressox_pipelines.market.prices import MalformedResponse, PriceQuote, parse_simple_price, parse_ticker_prices
 from impressox_pipelines.market.symbols import BinanceMarkets, CoinGeckoIds, Pair, SymbolError
 
-SNAPSHOTS_COLLECTION = "price_snapshots"
 SNAPSHOT_INDEXES = [
     IndexModel([("pair", 1), ("source", 1), ("timestamp", 1)], unique=True, name="pair_source_timestamp"),
     IndexModel([("timestamp", -1)], name="timestamp"),

@@ -17,9 +17,8 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from impressox_pipelines.notify.preferences import Preferences
+from impressox_pipelines.stores import DIGEST_QUEUE_COLLECTION, DIGEST_RUNS_COLLECTION
 
-DIGEST_QUEUE_COLLECTION = "digest_queue"
-DIGEST_RUNS_COLLECTION = "digest_runs"
 CATCH_UP_HOURS = 3
 
 

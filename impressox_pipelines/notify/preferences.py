@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pymongo import ReturnDocument
 
 from impressox_pipelines.market.symbols import SymbolError, parse_pair
+from impressox_pipelines.stores import PREFERENCES_COLLECTION
 
-PREFERENCES_COLLECTION = "user_preferences"
 TOPICS = ("price_alerts", "airdrops", "digest")
 QUIET_MODES = ("silent", "defer")
 

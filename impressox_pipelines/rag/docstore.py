@@ -12,12 +12,12 @@ from typing import Any
 
 import redis
 
-NAMESPACE_PREFIX = "impressox:rag"
+from impressox_pipelines.stores import RAG_DOCSTORE_PREFIX
 
 
 def namespace(collection: str, partition: str | None = None) -> str:
     """The docstore namespace of a collection, or of one partition of it."""
-    base = f"{NAMESPACE_PREFIX}:{collection}"
+    base = f"{RAG_DOCSTORE_PREFIX}:{collection}"
     return f"{base}:{partition}" if partition else base
 
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-from llama_index.core.schema import BaseNode, TransformComponent
+from llama_index.core.schema import BaseNode, MetadataMode, TransformComponent
 
+from impressox_pipelines.rag.keywords import KeywordCorpus, keyword_text
 from impressox_pipelines.rag.metadata import sanitize_metadata
 from impressox_pipelines.rag.store import ChromaCollectionStore
 
@@ -29,8 +30,9 @@ from impressox_pipelines.rag.store import ChromaCollectionStore
 class AttachMetadata(TransformComponent):
     """Copies each node with Chroma-safe metadata plus the facts that must not trigger a re-embed.
 
-    `extra` maps node id → metadata (a file's mtime, a tweet's engagement counts). It runs after the
-    docstore de-duplication, and works on copies so the docstore keeps the hash of the stable fields.
+    `extra` maps node id → metadata (a file's mtime, a tweet's engagement counts, its scam decision).
+    It runs after the docstore de-duplication, and works on copies so the docstore keeps the hash of
+    the stable fields.
     """
 
     extra: dict[str, dict[str, Any]] = {}
@@ -47,7 +49,9 @@ class AttachMetadata(TransformComponent):
 @dataclass(frozen=True)
 class IngestReport:
     """What one ingestion run did. `deleted`: vectors removed because their input is gone;
-    `repaired`: docstore entries or vectors fixed after an earlier failed run. Times in seconds."""
+    `repaired`: docstore entries, vectors or keyword entries fixed after an earlier failed run (or
+    keyword entries made for records stored before keyword retrieval); `refreshed`: unchanged records
+    whose current facts (the scam decision) were rewritten without re-embedding. Times in seconds."""
 
     inputs: int
     embedded: int
@@ -55,6 +59,7 @@ class IngestReport:
     deleted: int
     repaired: int
     seconds: float
+    refreshed: int = 0
 
     @property
     def seconds_per_100(self) -> float:
@@ -71,6 +76,7 @@ def merge_reports(reports: Sequence[IngestReport]) -> IngestReport:
         deleted=sum(r.deleted for r in reports),
         repaired=sum(r.repaired for r in reports),
         seconds=sum(r.seconds for r in reports),
+        refreshed=sum(r.refreshed for r in reports),
     )
 
 
@@ -81,7 +87,10 @@ def ingest_nodes(
     docstore: Any,
     embed_model: Any,
     extra_metadata: dict[str, dict[str, Any]] | None = None,
+    current_metadata: dict[str, dict[str, Any]] | None = None,
+    current_keys: tuple[str, ...] = (),
     scope: dict[str, Any] | None = None,
+    keyword_corpus: KeywordCorpus | None = None,
 ) -> IngestReport:
     """Bring `collection` (within `scope`) in line with `nodes`, embedding only what changed.
 
@@ -90,12 +99,18 @@ def ingest_nodes(
         collection: a Chroma collection opened with `store.open_collection`.
         docstore: the docstore of this scope (`docstore.open_docstore`).
         embed_model: a llama-index embedding (`BaseEmbedding`).
-        extra_metadata: node id → metadata stored in Chroma but not hashed.
+        extra_metadata: node id → metadata stored in Chroma but not hashed, as of the last embed.
+        current_metadata: node id → values of `current_keys` that must be current on every run (the
+            scam decision): stored with the embed, and rewritten without re-embedding when they
+            change; a key missing for a node is removed from its record.
+        current_keys: the keys `current_metadata` owns.
         scope: Chroma where-dict selecting the records this docstore owns (a partition), or `None`
             when the docstore owns the whole collection.
+        keyword_corpus: the collection's BM25 corpus, kept in step (embedded records tokenized,
+            deleted ones forgotten, then reconciled with the collection's ids); `None` for none.
 
     Raises:
-        ValueError: when two nodes share an id.
+        ValueError: when two nodes share an id, or a metadata number is NaN or infinite (naming it).
         Exception: whatever the model or Chroma raises; the collection keeps its previous vectors.
     """
     started = time.monotonic()
@@ -103,10 +118,13 @@ def ingest_nodes(
     if len(set(ids)) != len(ids):
         duplicates = sorted({node_id for node_id in ids if ids.count(node_id) > 1})[:5]
         raise ValueError(f"node ids must be unique; duplicated: {duplicates}")
+    current = {node_id: sanitize_metadata((current_metadata or {}).get(node_id, {})) for node_id in ids} \
+        if current_keys else {}
+    extra = {node_id: {**(extra_metadata or {}).get(node_id, {}), **current.get(node_id, {})} for node_id in ids}
     store = ChromaCollectionStore(collection)
     repaired = _forget_entries_without_vectors(docstore, store, scope)
     pipeline = IngestionPipeline(
-        transformations=[AttachMetadata(extra=extra_metadata or {}), embed_model],
+        transformations=[AttachMetadata(extra=extra), embed_model],
         docstore=docstore,
         vector_store=store,
         docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
@@ -119,6 +137,15 @@ def ingest_nodes(
     deleted = store.deleted
     orphans = store.ids(scope) - set(docstore.get_all_document_hashes().values())
     store.delete_ids(orphans)
+    embedded_ids = {node.node_id for node in embedded}
+    refreshed = store.refresh({i: m for i, m in current.items() if i not in embedded_ids}, current_keys)
+    if keyword_corpus is not None:
+        keyword_corpus.update(
+            {node.node_id: keyword_text(node.get_content(metadata_mode=MetadataMode.NONE), node.metadata)
+             for node in embedded},
+            store.deleted_ids,
+        )
+        repaired += keyword_corpus.sync(collection)
     return IngestReport(
         inputs=len(ids),
         embedded=len(embedded),
@@ -126,6 +153,7 @@ def ingest_nodes(
         deleted=deleted,
         repaired=repaired + len(orphans),
         seconds=round(time.monotonic() - started, 3),
+        refreshed=refreshed,
     )
 
 

@@ -1,9 +1,8 @@
 """The set of knowledge documents: a folder, plus documents the backend adds by event, kept in MongoDB.
 
 Backend events (`impressox:events`, type `document.added`, data `{"path"?, "url"?, "title"?,
-"source"?}` — see `notify.backend_events`) are read with XRANGE from a cursor kept in Redis (no
-consumer group, so other readers of the stream are unaffected) and registered in the Redis hash
-`impressox:rag:added_documents`, which outlives any trimming of the stream. `path` is the file the
+"source"?}` — see `events.backend`) are applied by the event layer's runs (`events.apply`), which
+register each document in the Redis hash `impressox:rag:added_documents`. `path` is the file the
 backend fetched; `url` where it came from; `source` an identity to use instead of the URL or path.
 
 The loaded documents are stored in MongoDB `knowledge_documents` (`_id` = source): upserted when new
@@ -17,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impressox_pipelines.events import EVENTS_STREAM
-from impressox_pipelines.notify.backend_events import InvalidEvent, parse_event
 from impressox_pipelines.rag.documents import (
     DocumentSkipped,
     LoadedDocument,
@@ -26,46 +23,24 @@ from impressox_pipelines.rag.documents import (
     discover_files,
     load_document,
 )
+from impressox_pipelines.stores import ADDED_DOCUMENTS_KEY
 
 BUILTIN_DOCS = Path(__file__).with_name("builtin_docs")
-DOCUMENTS_COLLECTION = "knowledge_documents"
-ADDED_DOCUMENTS_KEY = "impressox:rag:added_documents"
-EVENTS_CURSOR_KEY = "impressox:rag:document_events_cursor"
-EVENT_TYPE = "document.added"
 
 
-def register_document_events(client: Any, batch: int = 1000) -> tuple[int, list[SkippedInput]]:
-    """Register the `document.added` events appended since the last call.
+def register_document(client: Any, entry_id: str, data: dict[str, Any]) -> str:
+    """Register the document of a validated `document.added` event; returns its source identity.
 
-    Returns `(registered, invalid)`: how many documents were registered, and the events rejected
-    with their reason (source = `event <entry id>`).
+    Idempotent: the same event registers the same source again.
+
+    Raises:
+        ValueError: when the event gives no `path` (the backend must fetch the document first).
     """
-    cursor = client.get(EVENTS_CURSOR_KEY) or "0-0"
-    registered, invalid = 0, []
-    while True:
-        entries = client.xrange(EVENTS_STREAM, min=f"({cursor}", count=batch)
-        if not entries:
-            break
-        for entry_id, fields in entries:
-            cursor = entry_id
-            if (fields or {}).get("type") != EVENT_TYPE:
-                continue
-            try:
-                event = parse_event(entry_id, fields)
-            except InvalidEvent as exc:
-                invalid.append(SkippedInput(f"event {entry_id}", str(exc)))
-                continue
-            data = event.data
-            if not data.get("path"):
-                invalid.append(SkippedInput(
-                    f"event {entry_id}", "no path: the backend must fetch the document and give the file's path"
-                ))
-                continue
-            source = data.get("source") or data.get("url") or str(Path(data["path"]).expanduser().resolve())
-            client.hset(ADDED_DOCUMENTS_KEY, source, json.dumps({**data, "entry_id": entry_id}))
-            registered += 1
-    client.set(EVENTS_CURSOR_KEY, cursor)
-    return registered, invalid
+    if not data.get("path"):
+        raise ValueError("no path: the backend must fetch the document and give the file's path")
+    source = data.get("source") or data.get("url") or str(Path(data["path"]).expanduser().resolve())
+    client.hset(ADDED_DOCUMENTS_KEY, source, json.dumps({**data, "entry_id": entry_id}))
+    return source
 
 
 def added_documents(client: Any) -> dict[str, dict[str, Any]]:

@@ -1,20 +1,23 @@
-"""Making metadata and names acceptable to Chroma.
+"""Making metadata and names acceptable to Chroma, and metadata writes that replace instead of merge.
 
-Chroma metadata values must be `str`, `int`, `float` or `bool` (a `None` value is rejected or silently
-dropped depending on the version, and equality filters on lists are awkward), and collection names must
-follow Chroma's rules (`chromadb.api.validation`): 3–512 characters from `[a-zA-Z0-9._-]`, starting and
-ending with a letter or digit, no `..`, and not an IPv4 address.
+Chroma metadata values must be `str`, `int`, `float` or `bool`: in a write, a `None` value deletes the
+key (Chroma 1.x), and a NaN or infinity makes Chroma keep the record with no metadata at all, so such
+numbers are refused. Chroma's upsert and update *merge* metadata into the stored record: `replacement`
+turns a new metadata dict into the write that leaves exactly it. Collection names must follow Chroma's
+rules: 3–512 characters from `[a-zA-Z0-9._-]`, starting and ending with a letter or digit, no `..`, and
+not an IPv4 address; names are checked, never rewritten.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-_NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9._-]+")
+_NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9._-]")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 MAX_COLLECTION_NAME = 512
 
@@ -28,12 +31,20 @@ def sanitize_metadata(metadata: Mapping[str, Any]) -> dict[str, str | int | floa
       `<key>_ts`, so time ranges can be filtered with `$gte`/`$lte`. Naive datetimes are taken as UTC.
     - `date` values become `YYYY-MM-DD`.
     - Dicts become compact JSON strings. Anything else becomes `str(value)`.
+
+    Raises:
+        ValueError: naming the key, for a NaN or infinite float.
     """
     clean: dict[str, str | int | float | bool] = {}
     for key, value in metadata.items():
         key = str(key)
         if value is None:
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(
+                f"metadata {key!r} is {value!r}: only finite numbers can be stored (Chroma keeps a record "
+                f"with a NaN or infinity but drops all of its metadata)"
+            )
         if isinstance(value, bool | int | float | str):
             clean[key] = value
         elif isinstance(value, datetime):
@@ -54,24 +65,42 @@ def sanitize_metadata(metadata: Mapping[str, Any]) -> dict[str, str | int | floa
     return clean
 
 
-def sanitize_collection_name(name: str) -> str:
-    """A Chroma-valid collection name derived from `name` (deterministic: same input, same output).
+class InvalidCollectionName(ValueError):
+    """A collection name that Chroma would refuse (or that would only pass by being altered)."""
 
-    Runs of invalid characters become `_`, `..` becomes `_`, leading/trailing non-alphanumerics are
-    trimmed, short names are padded with `_kb` and long ones cut to 512 characters; an IPv4-looking
-    name gets a `c_` prefix.
+
+def check_collection_name(name: str) -> str:
+    """`name` itself when Chroma accepts it as a collection name; never altered, cut or padded.
 
     Raises:
-        ValueError: when `name` contains no letter or digit at all.
+        InvalidCollectionName: naming the rule broken (no letter or digit, length, characters, first
+            or last character, `..`, IPv4 form), so that two long or odd names never become one.
     """
-    text = _NAME_BAD_CHARS.sub("_", name.strip())
-    while ".." in text:
-        text = text.replace("..", "_")
-    text = re.sub(r"^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$", "", text)
-    if not text:
-        raise ValueError(f"collection name {name!r} has no letter or digit")
-    if _IPV4.match(text):
-        text = f"c_{text}"
-    if len(text) < 3:
-        text = f"{text}_kb"
-    return re.sub(r"[^a-zA-Z0-9]+$", "", text[:MAX_COLLECTION_NAME])
+    problem = None
+    if not isinstance(name, str) or not any(ch.isascii() and ch.isalnum() for ch in name):
+        problem = "has no letter or digit"
+    elif not 3 <= len(name) <= MAX_COLLECTION_NAME:
+        problem = f"has {len(name)} characters; Chroma needs 3 to {MAX_COLLECTION_NAME}"
+    elif bad := sorted(set(_NAME_BAD_CHARS.findall(name)))[:5]:
+        problem = f"contains {', '.join(map(repr, bad))}; only letters, digits, '.', '_' and '-' are allowed"
+    elif not (name[0].isalnum() and name[-1].isalnum() and name[0].isascii() and name[-1].isascii()):
+        problem = "must start and end with a letter or digit"
+    elif ".." in name:
+        problem = "contains '..'"
+    elif _IPV4.match(name):
+        problem = "looks like an IPv4 address"
+    if problem:
+        shown = name if not isinstance(name, str) or len(name) <= 60 else f"{name[:40]}…"
+        raise InvalidCollectionName(f"collection name {shown!r} {problem}")
+    return name
+
+
+def replacement(
+    stored: Mapping[str, Any] | None, new: Mapping[str, Any]
+) -> dict[str, str | int | float | bool | None]:
+    """The metadata to write so that a record holding `stored` ends up holding exactly `new`.
+
+    Chroma merges written metadata into the stored one; a key set to `None` is deleted. So every
+    stored key missing from `new` is written as `None`.
+    """
+    return {**{key: None for key in (stored or {}) if key not in new}, **new}

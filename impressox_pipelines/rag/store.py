@@ -24,7 +24,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from impressox_pipelines.rag.metadata import sanitize_collection_name
+from impressox_pipelines.rag.metadata import check_collection_name, replacement
 
 MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
@@ -41,15 +41,16 @@ def collection_metadata(model_name: str, dimension: int) -> dict[str, Any]:
 
 
 def open_collection(client: Any, name: str, model_name: str, dimension: int, *, create: bool = True) -> Any:
-    """Get (or create) the collection `name` (sanitized) for vectors of `model_name` / `dimension`.
+    """Get (or create) the collection `name` for vectors of `model_name` / `dimension`.
 
     Returns `None` when `create` is false and the collection does not exist.
 
     Raises:
+        InvalidCollectionName: when Chroma would refuse `name` (see `metadata.check_collection_name`).
         EmbeddingModelMismatch: when the collection was filled by another model or dimension (or
             records none), with the way out: re-embed into a fresh collection.
     """
-    name = sanitize_collection_name(name)
+    name = check_collection_name(name)
     if create:
         collection = client.get_or_create_collection(
             name=name, metadata=collection_metadata(model_name, dimension), embedding_function=None
@@ -77,7 +78,8 @@ class ChromaCollectionStore(BasePydanticVectorStore):
 
     Node ids are the Chroma ids; `delete(ref_doc_id)` deletes the record with that id (the pipeline
     is fed chunk nodes without a parent, so each chunk is its own reference document).
-    Counters: `written` (upserted records), `deleted` (records removed that were not rewritten).
+    Counters: `written` (upserted records), `deleted` (records removed that were not rewritten), and
+    `deleted_ids` (their ids).
     """
 
     stores_text: bool = True
@@ -86,6 +88,7 @@ class ChromaCollectionStore(BasePydanticVectorStore):
 
     _collection: Any = PrivateAttr()
     _pending_deletes: set[str] = PrivateAttr(default_factory=set)
+    _deleted_ids: set[str] = PrivateAttr(default_factory=set)
 
     def __init__(self, collection: Any, **kwargs: Any):
         super().__init__(**kwargs)
@@ -99,15 +102,22 @@ class ChromaCollectionStore(BasePydanticVectorStore):
     def client(self) -> Any:
         return self._collection
 
+    @property
+    def deleted_ids(self) -> set[str]:
+        return set(self._deleted_ids)
+
     def add(self, nodes: list[BaseNode], **add_kwargs: Any) -> list[str]:
-        """Upsert the embedded nodes, then apply the recorded deletions of ids not rewritten."""
+        """Upsert the embedded nodes, each record left with exactly its node's metadata, then apply the
+        recorded deletions of ids not rewritten."""
         ids = [node.node_id for node in nodes]
         for start in range(0, len(nodes), WRITE_BATCH):
             batch = nodes[start:start + WRITE_BATCH]
+            batch_ids = [node.node_id for node in batch]
+            stored = self.metadatas(batch_ids)
             self._collection.upsert(
-                ids=[node.node_id for node in batch],
+                ids=batch_ids,
                 embeddings=[node.get_embedding() for node in batch],
-                metadatas=[dict(node.metadata) for node in batch],
+                metadatas=[replacement(stored.get(node.node_id), node.metadata) for node in batch],
                 documents=[node.get_content(metadata_mode=MetadataMode.NONE) for node in batch],
             )
         self.written += len(ids)
@@ -121,11 +131,33 @@ class ChromaCollectionStore(BasePydanticVectorStore):
 
     def flush(self) -> None:
         """Apply the recorded deletions now."""
-        pending = sorted(self._pending_deletes)
-        for start in range(0, len(pending), WRITE_BATCH):
-            self._collection.delete(ids=pending[start:start + WRITE_BATCH])
-        self.deleted += len(pending)
+        self.delete_ids(self._pending_deletes)
         self._pending_deletes.clear()
+
+    def metadatas(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored metadata of those of `ids` that exist, by id."""
+        found = self._collection.get(ids=ids, include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+        return {node_id: meta or {} for node_id, meta in zip(found["ids"], found["metadatas"], strict=True)}
+
+    def refresh(self, current: dict[str, dict[str, Any]], keys: tuple[str, ...]) -> int:
+        """Make the `keys` of each record in `current` hold exactly `current[id]`, without re-embedding.
+
+        `current` maps id → the values of `keys` that record must carry now (a key absent from it must
+        be absent from the record). Ids not stored are ignored. Returns how many records were rewritten.
+        """
+        ids = sorted(current)
+        refreshed = 0
+        for start in range(0, len(ids), WRITE_BATCH):
+            stored = self.metadatas(ids[start:start + WRITE_BATCH])
+            changes = {}
+            for node_id, meta in stored.items():
+                wanted = current[node_id]
+                if {key: meta[key] for key in keys if key in meta} != wanted:
+                    changes[node_id] = {**{key: None for key in keys if key not in wanted}, **wanted}
+            if changes:
+                self._collection.update(ids=list(changes), metadatas=list(changes.values()))
+            refreshed += len(changes)
+        return refreshed
 
     def ids(self, where: dict[str, Any] | None = None) -> set[str]:
         """Ids of the records matching `where` (all records when `None`)."""
@@ -137,6 +169,7 @@ class ChromaCollectionStore(BasePydanticVectorStore):
         for start in range(0, len(pending), WRITE_BATCH):
             self._collection.delete(ids=pending[start:start + WRITE_BATCH])
         self.deleted += len(pending)
+        self._deleted_ids.update(pending)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Nearest records to `query.query_embedding`; `where=` (a Chroma where-dict) filters them.

@@ -23,6 +23,9 @@ _MENTION = re.compile(r"(?<!\w)@\w{1,15}")
 # Fewer letters/digits than this (after removing URLs and @mentions) is no content to search for.
 MIN_WORD_CHARS = 2
 VOLATILE_FIELDS = ("like_count", "retweet_count", "reply_count", "quote_count", "view_count", "scraped_at")
+# Every metadata key a tweet can carry in Chroma, but the scam decision (`scam.SCAM_KEYS`).
+TWEET_FIELDS = ("kind", "source", "title", "tweet_id", "author_handle", "author_id", "created_at", "created_at_ts",
+                "partition_date", "lang", "hashtags", "cashtags", *VOLATILE_FIELDS, "scraped_at_ts")
 
 
 def tweet_url(handle: str | None, tweet_id: str) -> str:
@@ -47,11 +50,14 @@ def skip_reason(text: str | None) -> str | None:
 
 def tweet_nodes(
     documents: Iterable[dict[str, Any]],
+    include_promoted: bool = False,
 ) -> tuple[list[TextNode], dict[str, dict[str, Any]], list[SkippedInput]]:
     """Nodes for the given tweet documents.
 
     Returns `(nodes, volatile_metadata_by_node_id, skipped)`. Retweets whose original is among the
-    documents are skipped (the original carries the same text). Node metadata: `kind="tweet"`,
+    documents are skipped (the original carries the same text), and so are promoted tweets (ads,
+    `is_promoted`) unless `include_promoted`, and tweets with a NaN or infinite number (the reason names
+    the field). Node metadata: `kind="tweet"`,
     `source` (x.com link), `tweet_id`, `author_handle`, `author_id`, `created_at` (ISO) and
     `created_at_ts` (epoch s), `partition_date`, `lang`, `hashtags`/`cashtags` (comma-joined).
     """
@@ -68,6 +74,9 @@ def tweet_nodes(
         if tweet_id in seen:
             continue
         seen.add(tweet_id)
+        if doc.get("is_promoted") and not include_promoted:
+            skipped.append(SkippedInput(source, "promoted tweet (an ad)"))
+            continue
         retweeted = doc.get("retweeted_id")
         if retweeted and str(retweeted) in ids:
             skipped.append(SkippedInput(source, f"retweet of {retweeted}, whose original is embedded"))
@@ -83,21 +92,26 @@ def tweet_nodes(
         partition_date = doc.get("partition_date") or (
             created_at.astimezone(UTC).strftime("%Y-%m-%d") if isinstance(created_at, datetime) else None
         )
-        metadata = sanitize_metadata(
-            {
-                "kind": "tweet",
-                "source": source,
-                "title": f"@{doc.get('author_handle')}" if doc.get("author_handle") else "tweet",
-                "tweet_id": tweet_id,
-                "author_handle": doc.get("author_handle"),
-                "author_id": doc.get("author_id"),
-                "created_at": created_at,
-                "partition_date": partition_date,
-                "lang": doc.get("lang"),
-                "hashtags": doc.get("hashtags"),
-                "cashtags": doc.get("cashtags"),
-            }
-        )
+        try:
+            metadata = sanitize_metadata(
+                {
+                    "kind": "tweet",
+                    "source": source,
+                    "title": f"@{doc.get('author_handle')}" if doc.get("author_handle") else "tweet",
+                    "tweet_id": tweet_id,
+                    "author_handle": doc.get("author_handle"),
+                    "author_id": doc.get("author_id"),
+                    "created_at": created_at,
+                    "partition_date": partition_date,
+                    "lang": doc.get("lang"),
+                    "hashtags": doc.get("hashtags"),
+                    "cashtags": doc.get("cashtags"),
+                }
+            )
+            counts = sanitize_metadata({key: doc.get(key) for key in VOLATILE_FIELDS})
+        except ValueError as exc:
+            skipped.append(SkippedInput(source, str(exc)))
+            continue
         nodes.append(
             TextNode(
                 id_=tweet_id,
@@ -107,5 +121,5 @@ def tweet_nodes(
                 excluded_llm_metadata_keys=list(metadata),
             )
         )
-        volatile[tweet_id] = {key: doc.get(key) for key in VOLATILE_FIELDS if doc.get(key) is not None}
+        volatile[tweet_id] = counts
     return nodes, volatile, skipped

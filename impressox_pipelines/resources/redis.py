@@ -35,6 +35,7 @@ class RedisResource(ConfigurableResource):
     socket_timeout_s: float = 10.0
 
     _client: redis.Redis | None = PrivateAttr(default=None)
+    _bytes_client: redis.Redis | None = PrivateAttr(default=None)
     _embedded: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext | None = None) -> None:
@@ -109,9 +110,21 @@ class RedisResource(ConfigurableResource):
             self._client = self.connect()
         return self._client
 
+    def get_bytes_client(self) -> redis.Redis:
+        """A client of the same server that returns bytes: for reading streams, whose entries are
+        decoded field by field (`events.codec`)."""
+        if self._bytes_client is None:
+            from impressox_pipelines.events.streams import bytes_client
+
+            self._bytes_client = bytes_client(self.get_client())
+        return self._bytes_client
+
     def close(self) -> None:
         """Close the client; an embedded server is stopped when no other process still uses it."""
         atexit.unregister(self.close)
+        if self._bytes_client is not None:
+            self._bytes_client.close()
+            self._bytes_client = None
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -1,4 +1,4 @@
-"""`price_rule_sensor` and `price_alert_job`: live price rules, one alert run per trigger.
+"""`price_rule_sensor`: live price rules, one `price_alert_job` run per trigger.
 
 Each tick first prices the watched pairs whose cached price is older than half the sensor's interval
 (`market.ticks.refresh_quotes`: one request to Binance, CoinGecko for the rest, never waiting out a
@@ -12,78 +12,54 @@ slow run yields the same key, which Dagster launches only once. The cursor (JSON
 across daemon restarts.
 
 The alert run moves the rule's state, stores the alert, enqueues it in the notification outbox and
-delivers that entry at once (`deliver_outbox_entry`); the outbox's own delivery run then finds it
-sent. So an alert waits for one sensor interval and one run, not for the snapshot and delivery
-schedules.
+delivers that entry itself (`jobs.market`). So an alert waits for one sensor interval and one run,
+not for the snapshot and delivery schedules.
+
+The sensor reads the time only from its `now` (epoch seconds, `time.time` unless a test passes a
+clock of its own): the staleness of cached prices, the rests after a 429, the exchange info's age and
+the rules' cooldowns and expiries are all measured against it.
+
+A cursor that cannot be read (not JSON, another shape, wrong types) is logged as a warning and replaced
+by an empty one: the next tick evaluates from the current prices, and the rule index's state (armed,
+triggered, sequence numbers) keeps any alert from firing twice.
 """
 
 import json
-import os
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from impressox_pipelines.assets.notify import deliver_outbox_entry
-from impressox_pipelines.market.alerts import ALERTS_COLLECTION, record_and_enqueue
-from impressox_pipelines.market.index import RuleIndex, Trigger
+from impressox_pipelines.jobs.market import price_alert_job
 from impressox_pipelines.market.ticks import refresh_quotes, run_tick, stale_watched_pairs
-from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.price_feed import PriceFeedResource
 from impressox_pipelines.resources.redis import RedisResource
-from impressox_pipelines.resources.telegram import TelegramResource
-
-INTERVAL_VARIABLE = "IMPRESSOX_PRICE_RULE_INTERVAL_S"
-DEFAULT_INTERVAL_S = 10
 
 
-class PriceAlertConfig(dg.Config):
-    """One trigger, as the sensor saw it (all strings; see `market.index.Trigger`)."""
-
-    rule_id: str
-    seq: str
-    version: str
-    owner_chat_id: str
-    pair: str
-    price: str
-    previous: str = ""
-    observed_at: str
-    change_pct: str = ""
-
-
-@dg.op(description="Apply one trigger atomically in Redis, store the alert in MongoDB, enqueue and deliver it.")
-def fire_price_alert(
-    context: dg.OpExecutionContext,
-    config: PriceAlertConfig,
-    redis: RedisResource,
-    mongo: MongoResource,
-    telegram: TelegramResource,
-) -> str:
-    """Move the rule's state (armed → triggered / cooldown / disabled) once, then store, enqueue and
-    deliver the alert under `price_alert:<rule_id>:<seq>`; a retry of the same run repeats none of it
-    (the delivery log keys each message part)."""
-    trigger = Trigger.from_config(config.model_dump())
-    client = redis.get_client()
-    outcome = RuleIndex(client).fire(trigger)
-    if outcome.status == "stale":
-        context.log.info(f"trigger {trigger.run_key} not applied: {outcome.reason}")
-        context.add_output_metadata({"outcome": "stale", "reason": outcome.reason})
-        return "stale"
-    alert = record_and_enqueue(client, mongo.get_database()[ALERTS_COLLECTION], outcome.rule, trigger)
-    delivery = deliver_outbox_entry(context, alert.entry_id, redis, mongo, telegram)
-    context.add_output_metadata({
-        "outcome": outcome.status, "rule_status": str(outcome.state.status), "alert_key": alert.key,
-        "alert_stored_now": alert.stored, "outbox_entry": alert.entry_id,
-        "enqueued_now": alert.enqueued, "delivery": dg.MetadataValue.json(delivery),
-    })
-    return outcome.status
+def read_cursor(raw: str | None) -> tuple[dict[str, tuple[int, str]], str | None]:
+    """(pair → (epoch ms, price), warning): the last evaluated prices, and why the cursor was replaced."""
+    if not raw:
+        return {}, None
+    try:
+        prices = json.loads(raw)["prices"]
+        seen = {}
+        for pair, (ms, price) in prices.items():
+            if not isinstance(pair, str) or not isinstance(ms, int) or isinstance(ms, bool) \
+                    or not isinstance(price, str):
+                raise TypeError("each price must be [epoch ms, decimal string]")
+            if not math.isfinite(float(price)):
+                raise ValueError("price is not finite")
+            seen[pair] = (ms, price)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return {}, f"unreadable cursor {raw[:80]!r} ({type(exc).__name__}: {exc}): evaluating from current prices"
+    return seen, None
 
 
-@dg.job(description="Fire one price alert (requested by price_rule_sensor with run_key rule_id:seq).",
-        tags={"impressox/field": "market"})
-def price_alert_job() -> None:
-    fire_price_alert()
+def build_price_rule_sensor(interval_s: int, now: Callable[[], float] = time.time) -> dg.SensorDefinition:
+    """`price_rule_sensor`, ticking every `interval_s` seconds, with `now` as its clock (epoch seconds)."""
 
-
-def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
     @dg.sensor(
         name="price_rule_sensor",
         job=price_alert_job,
@@ -93,14 +69,16 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
     def price_rule_sensor(
         context: dg.SensorEvaluationContext, redis: RedisResource, price_feed: PriceFeedResource
     ) -> dg.SensorResult:
-        cursor = json.loads(context.cursor) if context.cursor else {}
-        seen = {pair: (int(ms), price) for pair, (ms, price) in cursor.get("prices", {}).items()}
+        seen, warning = read_cursor(context.cursor)
+        if warning:
+            context.log.warning(warning)
         client = redis.get_client()
-        stale = stale_watched_pairs(client, max_age_s=interval_s / 2)
+        tick_at = datetime.fromtimestamp(now(), UTC)
+        stale = stale_watched_pairs(client, max_age_s=interval_s / 2, now=tick_at)
         priced = 0
         if stale:
             with price_feed.client(max_attempts=1) as feed:
-                polite = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale)
+                polite = refresh_quotes(client, feed, price_feed.coingecko_id_map(), stale, now)
             priced = len(polite.snapshot.quotes)
             if polite.exchange_info_note:
                 context.log.warning(f"binance {polite.exchange_info_note}")
@@ -111,7 +89,7 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
                 context.log.warning(f"rate limited, for every process: {rest.reason}")
             for name, reason in polite.snapshot.missing.items():
                 context.log.warning(f"{name}: not priced this tick: {reason}")
-        tick = run_tick(client, seen)
+        tick = run_tick(client, seen, tick_at)
         new_cursor = json.dumps({"prices": {pair: list(v) for pair, v in sorted(tick.seen.items())}})
         if tick.evaluation is None:
             return dg.SensorResult(skip_reason=dg.SkipReason("no price newer than the last tick"), cursor=new_cursor)
@@ -136,8 +114,3 @@ def build_price_rule_sensor(interval_s: int) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=requests, cursor=new_cursor)
 
     return price_rule_sensor
-
-
-def price_rule_sensor_interval() -> int:
-    """`IMPRESSOX_PRICE_RULE_INTERVAL_S` (default 10 s), read when the definitions are built."""
-    return int(os.environ.get(INTERVAL_VARIABLE) or DEFAULT_INTERVAL_S)

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 
 import dagster as dg
 
-POLL_VARIABLE = "IMPRESSOX_PRICE_POLL_INTERVAL_S"
-DEFAULT_POLL_INTERVAL_S = 60
 
+def build_price_snapshot_sensor(job: dg.UnresolvedAssetJobDefinition, interval_s: int,
+                                now: Callable[[], float] = time.time) -> dg.SensorDefinition:
+    """The sensor for `job`, every `interval_s` seconds; `now` is its clock (epoch seconds)."""
 
-def price_poll_interval() -> int:
-    """`IMPRESSOX_PRICE_POLL_INTERVAL_S` (default 60 s), read when the definitions are built."""
-    return int(os.environ.get(POLL_VARIABLE) or DEFAULT_POLL_INTERVAL_S)
-
-
-def build_price_snapshot_sensor(job: dg.UnresolvedAssetJobDefinition, interval_s: int) -> dg.SensorDefinition:
     @dg.sensor(
         name="price_snapshot_sensor",
         job=job,
@@ -25,7 +20,7 @@ def build_price_snapshot_sensor(job: dg.UnresolvedAssetJobDefinition, interval_s
     )
     def price_snapshot_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest:
         # One run per interval: a tick evaluated twice in the same interval reuses the run key.
-        bucket = int(time.time() // interval_s)
+        bucket = int(now() // interval_s)
         return dg.RunRequest(run_key=f"price_snapshots:{interval_s}:{bucket}")
 
     return price_snapshot_sensor

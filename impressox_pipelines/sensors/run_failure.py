@@ -3,20 +3,23 @@
 `run_failure_alert_sensor` sends the operators' Telegram chat (`IMPRESSOX_OPERATOR_CHAT_ID`) one message
 per failed run — job, run id (linked to the UI when `IMPRESSOX_DAGSTER_UI_URL` is set), failed assets,
 partition and the first line of the root error — within the sliding-window budget of
-`ops.alerts.AlertThrottle`. Failures beyond the budget, or whose message could not be sent, are held in
+`operations.alerts.AlertThrottle`. Failures beyond the budget, or whose message could not be sent, are held in
 Redis; `operator_alert_summary_sensor` sends them as one summary once the window frees a slot, so a
-storm of hundreds of failures reaches operators as a few messages and none is lost.
+storm of hundreds of failures reaches operators as a few messages and none is lost. Both sensors read
+the time from the `now` they are built with (epoch seconds, `time.time` by default): the window and the
+failures' times are measured against it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
 
-from impressox_pipelines.ops.alerts import (
+from impressox_pipelines.operations.alerts import (
     AlertThrottle,
     OperatorAlertSettings,
     RunFailure,
@@ -24,7 +27,7 @@ from impressox_pipelines.ops.alerts import (
     format_failure_alert,
     format_storm_summary,
 )
-from impressox_pipelines.ops.redaction import Redactor
+from impressox_pipelines.operations.redaction import Redactor
 from impressox_pipelines.resources.errors import safe_reason
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
@@ -38,8 +41,9 @@ def _root_error(error: Any) -> Any:
     return error
 
 
-def describe_failure(context: dg.RunFailureSensorContext, redact: Redactor) -> RunFailure:
-    """The failed run as a `RunFailure`: failed steps' assets and the first root error line, redacted."""
+def describe_failure(context: dg.RunFailureSensorContext, redact: Redactor, failed_at: float) -> RunFailure:
+    """The failed run as a `RunFailure` seen at `failed_at` (epoch seconds): failed steps' assets and the
+    first root error line, redacted."""
     run = context.dagster_run
     asset_keys: list[str] = []
     errors: list[str] = []
@@ -58,7 +62,7 @@ def describe_failure(context: dg.RunFailureSensorContext, redact: Redactor) -> R
         run_id=run.run_id,
         job_name=run.job_name,
         error=first_error_line(redact(errors[0])),
-        failed_at=time.time(),
+        failed_at=failed_at,
         asset_keys=sorted(set(asset_keys)),
         partition=run.tags.get("dagster/partition"),
     )
@@ -72,8 +76,11 @@ async def _send(telegram: TelegramResource, chat_id: str, text: str) -> dict:
         await channel.close()
 
 
-def build_operator_alert_sensors(settings: OperatorAlertSettings) -> list[dg.SensorDefinition]:
-    """The two alert sensors for `settings`; running by default when an operator chat is configured."""
+def build_operator_alert_sensors(
+    settings: OperatorAlertSettings, now: Callable[[], float] = time.time
+) -> list[dg.SensorDefinition]:
+    """The two alert sensors for `settings`, with `now` as their clock (epoch seconds); running by default
+    when an operator chat is configured."""
     default_status = dg.DefaultSensorStatus.RUNNING if settings.chat_id else dg.DefaultSensorStatus.STOPPED
 
     @dg.run_failure_sensor(
@@ -86,7 +93,7 @@ def build_operator_alert_sensors(settings: OperatorAlertSettings) -> list[dg.Sen
         context: dg.RunFailureSensorContext, telegram: TelegramResource, redis: RedisResource
     ) -> None:
         redact = Redactor.from_environment()
-        failure = describe_failure(context, redact)
+        failure = describe_failure(context, redact, now())
         if settings.chat_id is None:
             context.log.warning(
                 f"run {failure.run_id} of {failure.job_name} failed; no alert sent: IMPRESSOX_OPERATOR_CHAT_ID "
@@ -94,7 +101,7 @@ def build_operator_alert_sensors(settings: OperatorAlertSettings) -> list[dg.Sen
             )
             return
         throttle = AlertThrottle(redis.get_client(), settings.max_alerts, settings.window_s)
-        if not throttle.admit_alert(time.time()):
+        if not throttle.admit_alert(failure.failed_at):
             throttle.hold(failure)
             context.log.info(f"run {failure.run_id} failed; held for the next summary ({throttle.pending()} held)")
             return
@@ -122,7 +129,7 @@ def build_operator_alert_sensors(settings: OperatorAlertSettings) -> list[dg.Sen
         held = throttle.peek_held()
         if not held:
             return dg.SkipReason("no failures held back")
-        if not throttle.try_acquire(time.time()):
+        if not throttle.try_acquire(now()):
             return dg.SkipReason(f"{len(held)} failures held; the alert window has no free slot yet")
         try:
             asyncio.run(_send(telegram, settings.chat_id, format_storm_summary(held, settings.ui_url)))

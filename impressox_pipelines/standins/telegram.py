@@ -14,14 +14,17 @@ jitter between a well-behaved client and this server (Telegram's own limits are 
 
 Admin endpoints (not part of the Bot API) under `/_standin/`:
     POST fail      {"chat_id": 42, "error": "blocked"|"deactivated"|"chat_not_found"|"timeout"|
-                    "retry_after"|"server_error", "times": N (omit: until reset), "retry_after": S,
-                    "delay_s": S (for "timeout": how long to hang before answering)}
+                    "retry_after"|"server_error"|"bad_gateway", "times": N (omit: until reset),
+                    "retry_after": S, "delay_s": S (for "timeout": how long to hang before answering),
+                    "delivered": true (for "timeout": the message is accepted, only the answer is
+                    late, as when Telegram's answer is lost after it sent the message)}
     GET  received  {"messages": [{chat_id, text, parse_mode, disable_notification, message_id, date,
                     received_at}, …]} in arrival order (`received_at`: server monotonic seconds)
     GET  stats     {"requests", "sent", "rate_limited", "errors": {description: count}}
     POST reset     forget messages, stats, failures and buckets
 
-Error bodies are Telegram's real ones; with `replay_dir` (e.g. ../shared/fixtures) the 429 and 403
+Error bodies are Telegram's real ones ("bad_gateway" is the HTML page its nginx front end answers
+with during outages, which is not the Bot API envelope); with `replay_dir` (e.g. ../shared/fixtures) the 429 and 403
 bodies are taken from the captures in `issue_snippets/` when present. Success bodies (`User`, `Message`)
 are SYNTHETIC, shaped after the Bot API spec (`telegram_bot_api_spec/api.json`).
 """
@@ -43,7 +46,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 BOT_ID = 7_000_000_001
@@ -63,6 +66,9 @@ DESCRIPTIONS = {
     "server_error": (500, "Internal Server Error"),
 }
 RETRY_AFTER_DESCRIPTION = "Too Many Requests: retry after {retry_after}"
+BAD_GATEWAY_PAGE = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
+                    "</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n")
+FAILURES = (*DESCRIPTIONS, "timeout", "retry_after", "bad_gateway")
 
 
 class _Bucket:
@@ -91,6 +97,7 @@ class _Failure:
     times: int | None
     retry_after: int = 3
     delay_s: float = 5.0
+    delivered: bool = False
 
 
 class TelegramStandIn:
@@ -140,10 +147,11 @@ class TelegramStandIn:
     async def admin_fail(self, request: Request) -> JSONResponse:
         body = await request.json()
         error = body.get("error")
-        if error not in (*DESCRIPTIONS, "timeout", "retry_after"):
+        if error not in FAILURES:
             return JSONResponse({"ok": False, "description": f"unknown error {error!r}"}, status_code=400)
         self.failures[str(body["chat_id"])] = _Failure(
-            error, body.get("times"), int(body.get("retry_after", 3)), float(body.get("delay_s", 5.0))
+            error, body.get("times"), int(body.get("retry_after", 3)), float(body.get("delay_s", 5.0)),
+            bool(body.get("delivered", False)),
         )
         return JSONResponse({"ok": True})
 
@@ -249,16 +257,25 @@ class TelegramStandIn:
                     del self.failures[raw_chat]
             if failure.error == "timeout":
                 self.stats["timeouts"] += 1
+                answer = self._accept(chat, text, plain, parse_mode, params, now) \
+                    if failure.delivered else self._error(504, "Gateway Timeout")
                 await asyncio.sleep(failure.delay_s)
-                return self._error(504, "Gateway Timeout")
+                return answer
             if failure.error == "retry_after":
                 return self._error(429, self.retry_after_description.format(retry_after=failure.retry_after),
                                    failure.retry_after)
+            if failure.error == "bad_gateway":
+                self.errors["Bad Gateway"] += 1
+                return HTMLResponse(BAD_GATEWAY_PAGE, status_code=502)
             code, description = self.descriptions[failure.error]
             return self._error(code, description)
+        return self._accept(chat, text, plain, parse_mode, params, now)
 
-        self.message_ids[raw_chat] += 1
-        message_id = self.message_ids[raw_chat]
+    def _accept(self, chat: int | str, text: str, plain: str, parse_mode: str | None, params: dict[str, Any],
+                now: float) -> JSONResponse:
+        """Record the message as received and answer with it."""
+        self.message_ids[chat] += 1
+        message_id = self.message_ids[chat]
         date = int(time.time())
         disable = str(params.get("disable_notification", "")).lower() in ("true", "1")
         self.received.append({

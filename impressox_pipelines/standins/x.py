@@ -41,13 +41,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import bs4
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from impressox_pipelines.x.graphql import BEARER_TOKEN, QUERY_IDS
+from impressox_pipelines.x.graphql import BEARER_TOKEN, FEATURES, QUERY_IDS
 
 DEMO_ACCOUNTS_FILE = Path(__file__).with_name("x_demo_accounts.json")
 TWITTER_EPOCH_MS = 1288834974657
@@ -388,11 +390,26 @@ article img.avatar {{ width: 40px; height: 40px; border-radius: 20px; }} article
 const BEARER = "{bearer}";
 const MODE = {mode};
 const QIDS = {qids};
+const FEATURES = {features};
+const KEY = {key_bytes};
+const ANIMATION_KEY = "{animation_key}";
 function csrf() {{ const m = document.cookie.match(/(?:^|; )ct0=([^;]+)/); return m ? m[1] : ""; }}
+// x-client-transaction-id, computed as x.com's web app does it from the verification key and animation key.
+async function transactionId(method, path) {{
+  const ts = Math.floor((Date.now() - 1682924400 * 1000) / 1000);
+  const tsBytes = [0, 1, 2, 3].map(i => (ts >> (i * 8)) & 0xff);
+  const text = new TextEncoder().encode(`${{method}}!${{path}}!${{ts}}obfiowerehiring${{ANIMATION_KEY}}`);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+  const r = Math.floor(Math.random() * 256);
+  const bytes = [r, ...[...KEY, ...tsBytes, ...hash.slice(0, 16), 3].map(b => b ^ r)];
+  return btoa(String.fromCharCode(...bytes)).replace(/=+$/, "");
+}}
 async function gql(op, variables) {{
-  const params = new URLSearchParams({{variables: JSON.stringify(variables), features: "{{}}"}});
-  const r = await fetch(`/i/api/graphql/${{QIDS[op]}}/${{op}}?` + params, {{credentials: "include",
-    headers: {{authorization: "Bearer " + BEARER, "x-csrf-token": csrf(), "x-twitter-active-user": "yes"}}}});
+  const params = new URLSearchParams({{variables: JSON.stringify(variables), features: JSON.stringify(FEATURES)}});
+  const path = `/i/api/graphql/${{QIDS[op]}}/${{op}}`;
+  const r = await fetch(path + "?" + params, {{credentials: "include",
+    headers: {{authorization: "Bearer " + BEARER, "x-csrf-token": csrf(), "x-twitter-active-user": "yes",
+               "x-client-transaction-id": await transactionId("GET", path)}}}});
   if (!r.ok) {{
     document.getElementById("sentinel").textContent = "Something went wrong (" + r.status + ")";
     return null;
@@ -444,11 +461,149 @@ window.addEventListener("scroll", () => {{
   if (MODE.op !== "SearchTimeline") {{
     const u = await gql("UserByScreenName", {{screen_name: MODE.screen_name}});
     userId = u && u.data && u.data.user && u.data.user.result && u.data.user.result.rest_id;
-    if (!userId) return;
+    if (!userId) {{
+      if (u) document.getElementById("sentinel").textContent = "This account doesn\u2019t exist";
+      return;
+    }}
   }}
   loadMore();
 }})();
 </script></body></html>"""
+
+
+class XSite:
+    """What x.com's pages and scripts say today: the verification key and animation frames of the home
+    page, the on-demand script (key-byte indices), the main bundle (query ids and feature switches),
+    and the features GraphQL requires. Tests change it while a scrape runs (`rotate_query_id`,
+    `require_feature`, `new_keys`); `verify` checks a transaction id as x.com does.
+
+    The home page and the on-demand script are written so that `xclienttransaction` reads them as it
+    reads x.com's: `<meta name="twitter-site-verification">` (48 random bytes, base64), four
+    `svg#loading-x-anim-N > g > path:nth-child(2)` frames of 16 rows of 11 numbers, the chunk maps
+    `,<n>:"ondemand.s"` / `,<n>:"<hash>"`, and `(a[NN], 16)` index patterns in the script.
+    """
+
+    KEY_LENGTH = 48
+    EPOCH_S = 1682924400  # the transaction id's time origin (x.com's web app)
+    TOLERANCE_S = 24 * 3600
+
+    def __init__(self, seed: int = 16, clock=time.time):
+        self.rng = random.Random(seed)
+        self.clock = clock
+        self.query_ids = dict(QUERY_IDS)
+        self.required_features = set(FEATURES)
+        self.unlisted_features: set[str] = set()  # required but absent from the bundle (only a 400 names them)
+        self.bundle_lists_query_ids = True
+        self.error_pages = False  # every page shows "Something went wrong" (x.com's error view)
+        self.missing_handles: set[str] = set()  # lower-case handles whose profile does not exist
+        self.new_keys()
+
+    def new_keys(self) -> None:
+        """A new verification key, frames, on-demand script and hashes (x.com deploys a new build)."""
+        rng = self.rng
+        self.key_bytes = [rng.randrange(256) for _ in range(self.KEY_LENGTH)]
+        self.key = base64.b64encode(bytes(self.key_bytes)).decode()
+        self.indices = [rng.randrange(self.KEY_LENGTH) for _ in range(4)]
+        self.frames = [[[rng.randrange(256) for _ in range(11)] for _ in range(16)] for _ in range(4)]
+        self.ondemand_hash = f"{rng.randrange(16 ** 7):07x}"
+        self.main_hash = f"{rng.randrange(16 ** 8):08x}"
+        from x_client_transaction import ClientTransaction
+
+        # The server side of the check uses the same library as the client: what it proves is that the
+        # client read THIS page and script with its account and signed THIS method and path.
+        self.animation_key = ClientTransaction(bs4.BeautifulSoup(self.home_html(), "html.parser"),
+                                               self.ondemand_js()).animation_key
+
+    def rotate_query_id(self, operation: str) -> str:
+        """Give `operation` a new query id (the old one answers 404 from now on); returns it."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+        self.query_ids[operation] = "".join(self.rng.choice(alphabet) for _ in range(22))
+        self.main_hash = f"{self.rng.randrange(16 ** 8):08x}"
+        return self.query_ids[operation]
+
+    def require_feature(self, name: str, *, in_bundle: bool = True) -> None:
+        """Make GraphQL answer 400 without `name`; `in_bundle=False` keeps it out of the main bundle."""
+        self.required_features.add(name)
+        if not in_bundle:
+            self.unlisted_features.add(name)
+
+    def features(self) -> dict[str, bool]:
+        """What the web app's own page sends (the shipped values, plus every required one)."""
+        return {**FEATURES, **{n: False for n in sorted(self.required_features) if n not in FEATURES}}
+
+    def home_html(self) -> str:
+        svgs = "".join(
+            f'<svg id="loading-x-anim-{n}" width="0" height="0" aria-hidden="true"><g><path d="M0 0h1"/>'
+            f'<path d="M 10,30 C{" C".join(" ".join(map(str, row)) for row in frame)}"/></g></svg>'
+            for n, frame in enumerate(self.frames))
+        return (
+            '<!DOCTYPE html><html dir="ltr" lang="en"><head><meta charset="utf-8">'
+            f'<meta name="twitter-site-verification" content="{self.key}"/>'
+            f'<link rel="preload" as="script" href="https://abs.twimg.com/responsive-web/client-web/'
+            f'main.{self.main_hash}.js"/><title>X</title></head><body>{svgs}'
+            '<script>window.__SCRIPTS__={names:{1:"main",20113:"ondemand.s",28:"vendor"},'
+            f'hashes:{{1:"{self.main_hash[:7]}",20113:"{self.ondemand_hash}",28:"0a1b2c3"}}}};</script>'
+            f'<script src="https://abs.twimg.com/responsive-web/client-web/main.{self.main_hash}.js"></script>'
+            '</body></html>')
+
+    def ondemand_js(self) -> str:
+        row, *rest = self.indices
+        reads = ",".join(f"parseInt(a[{i}], 16)" for i in [row, *rest])
+        return ('"use strict";(self.webpackChunk_twitter_responsive_web=self.webpackChunk_twitter_responsive_web'
+                f'||[]).push([["ondemand.s"],{{20113:(e,t,n)=>{{n.d(t,{{default:()=>o}});'
+                f'const o=a=>[{reads}]}}}}]);')
+
+    def main_js(self) -> str:
+        listed = sorted(self.required_features - self.unlisted_features)
+        switches = ",".join(f'"{n}"' for n in listed)
+        if not self.bundle_lists_query_ids:
+            return '"use strict";(self.webpackChunk=self.webpackChunk||[]).push([["main"],{}]);'
+        body = ",".join(
+            f'{n}:e=>{{e.exports={{queryId:"{qid}",operationName:"{op}",operationType:"query",'
+            f'metadata:{{featureSwitches:[{switches}],fieldToggles:["withArticleRichContentState"]}}}}}}'
+            for n, (op, qid) in enumerate(sorted(self.query_ids.items()), start=1000))
+        return f'"use strict";(self.webpackChunk=self.webpackChunk||[]).push([["main"],{{{body}}}]);'
+
+    def verify(self, transaction_id: str | None, method: str, path: str) -> bool:
+        """Whether `transaction_id` is well-formed base64 of the right length, carries this key, a time
+        within a day of now and the hash of `method`, `path` and this animation key."""
+        if not transaction_id or not re.fullmatch(r"[A-Za-z0-9+/]+", transaction_id):
+            return False
+        try:
+            raw = base64.b64decode(transaction_id + "=" * (-len(transaction_id) % 4), validate=True)
+        except ValueError:
+            return False
+        if len(raw) != 1 + self.KEY_LENGTH + 4 + 16 + 1:
+            return False
+        data = [b ^ raw[0] for b in raw[1:]]
+        key, stamp, digest, last = (data[:self.KEY_LENGTH], data[self.KEY_LENGTH:self.KEY_LENGTH + 4],
+                                    data[self.KEY_LENGTH + 4:-1], data[-1])
+        seconds = int.from_bytes(bytes(stamp), "little")
+        if key != self.key_bytes or last != 3 or abs(self.EPOCH_S + seconds - self.clock()) > self.TOLERANCE_S:
+            return False
+        expected = hashlib.sha256(f"{method}!{path}!{seconds}obfiowerehiring{self.animation_key}".encode()).digest()
+        return list(expected[:16]) == digest
+
+
+def _features_error(missing: list[str]) -> JSONResponse:
+    """X's 400 for missing feature switches, in its exact shape (code 336)."""
+    tracing = {"trace_id": hashlib.sha1(",".join(missing).encode()).hexdigest()[:16]}
+    message = f"The following features cannot be null: {', '.join(missing)}"
+    return JSONResponse({"errors": [{
+        "message": message,
+        "extensions": {"name": "BadRequestError", "source": "Client", "code": 336, "kind": "Validation",
+                       "tracing": tracing},
+        "code": 336, "kind": "Validation", "name": "BadRequestError", "source": "Client", "tracing": tracing}]},
+        status_code=400)
+
+
+_LOGIN_PAGE = """<!doctype html><html><head><title>Log in to X / X</title></head><body>
+<h1>Sign in to X</h1><form action="/i/flow/login" method="post"><input name="username"
+placeholder="Phone, email, or username"><button>Next</button></form></body></html>"""
+_LOCKED_PAGE = """<!doctype html><html><head><title>X</title></head><body><h1>Your account has been locked.</h1>
+<p>We've temporarily limited some of your account features.</p><button>Start</button></body></html>"""
+_ERROR_PAGE = """<!doctype html><html><head><title>X</title></head><body><main>
+<p>Something went wrong. Try reloading.</p><button>Retry</button></main></body></html>"""
 
 
 class _RateLimiter:
@@ -489,8 +644,13 @@ def _error(status: int, code: int, message: str, headers: dict | None = None) ->
 
 
 def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount] | None = None,
-               window_s: float = 900.0, static_delay_s: float = 0.08, page_size: int = PAGE_SIZE) -> Starlette:
-    """The X stand-in as an ASGI app.
+               window_s: float = 900.0, static_delay_s: float = 0.08, page_size: int = PAGE_SIZE,
+               site: XSite | None = None) -> Starlette:
+    """The X stand-in as an ASGI app (`app.state.site` is its `XSite`, `app.state.stats` its counters).
+
+    GraphQL is refused like x.com refuses it: without a valid `x-client-transaction-id` (404, empty
+    body), with a query id that is not the operation's current one (404, empty body), or without a
+    required feature switch (400, X error 336 naming them).
 
     Args:
         replay_dir: a fixtures folder (with `twscrape/` and `janitr_x_posts/`) to replay; None = generated.
@@ -498,7 +658,9 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
         window_s: the rate-limit window in seconds.
         static_delay_s: latency of every image/video/font response.
         page_size: tweets per timeline page.
+        site: the pages, scripts, query ids and required features (default: a fresh `XSite()`).
     """
+    site = site or XSite()
     if accounts is None:
         accounts = [StandInAccount(a["username"], a["auth_token"], a["ct0"])
                     for a in json.loads(DEMO_ACCOUNTS_FILE.read_text(encoding="utf-8"))]
@@ -506,7 +668,8 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
     limiter = _RateLimiter(window_s)
     posts = _janitr_posts(replay_dir) if replay_dir else []
     captures = replay_dir / "twscrape" if replay_dir else None
-    stats = {"graphql": 0, "static": 0}
+    stats = {"graphql": 0, "static": 0, "home": 0, "refused_transaction_id": 0, "refused_query_id": 0,
+             "refused_features": 0}
     # Sizes like x.com's: a 48 px avatar, a ~600 px photo (decodable, so blocking also saves decoding),
     # the first megabyte of a video, a web font.
     avatar, photo = _png(48, 48, seed=1), _png(600, 340, seed=2)
@@ -556,6 +719,8 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
 
     def user_by_screen_name(variables: dict) -> dict:
         handle = str(variables.get("screen_name") or "")
+        if handle.lower() in site.missing_handles:
+            return {"data": {"user": {}}}  # x.com's answer for a handle nobody has
         user = next((u for u in _PROJECTS + _PEOPLE + _SCAMMERS if u.handle.lower() == handle.lower()),
                     _User(handle, handle, 5_000, datetime(2020, 1, 1, tzinfo=UTC)))
         return {"data": {"user": {"result": _user_result(user)}}}
@@ -588,13 +753,24 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
     async def graphql(request: Request) -> Response:
         operation = request.path_params["operation"]
         stats["graphql"] += 1
+        if not site.verify(request.headers.get("x-client-transaction-id"), request.method, request.url.path):
+            stats["refused_transaction_id"] += 1
+            return Response(status_code=404)  # x.com: 404 with an empty body
+        if site.query_ids.get(operation) != request.path_params["query_id"]:
+            stats["refused_query_id"] += 1
+            return Response(status_code=404)
         account, failure, headers = authenticate(request, operation)
         if failure is not None:
             return failure
         try:
             variables = json.loads(request.query_params.get("variables") or "{}")
+            features = json.loads(request.query_params.get("features") or "{}")
         except ValueError:
             return _error(400, 214, "variables is not valid JSON")
+        missing = sorted(n for n in site.required_features if not isinstance(features, dict) or features.get(n) is None)
+        if missing:
+            stats["refused_features"] += 1
+            return _features_error(missing)
         if operation == "SearchTimeline" and (posts or not captures):
             payload = search(variables)
         elif captures is not None and operation in REPLAY_FILES:
@@ -609,17 +785,38 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
             return _error(404, 34, f"Sorry, that page does not exist ({operation}).")
         return JSONResponse(payload, headers=headers)
 
-    async def search_page(request: Request) -> HTMLResponse:
-        mode = {"op": "SearchTimeline", "query": request.query_params.get("q", "")}
-        return _page(f"{mode['query']} - Search", mode)
+    def not_a_timeline(request: Request) -> Response | None:
+        """What x.com shows instead of the page: a login wall for an unknown or expired session, the
+        locked-account page, or its error view (`site.error_pages`)."""
+        account = by_token.get(request.cookies.get("auth_token", ""))
+        if account is None or account.state == "expired":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/i/flow/login?redirect_after_login={quote(target, safe='')}", status_code=302)
+        if account.state == "locked":
+            return RedirectResponse("/account/access", status_code=302)
+        if site.error_pages:
+            return HTMLResponse(_ERROR_PAGE)
+        return None
 
-    async def profile_page(request: Request) -> HTMLResponse:
+    async def search_page(request: Request) -> Response:
+        mode = {"op": "SearchTimeline", "query": request.query_params.get("q", "")}
+        return not_a_timeline(request) or _page(f"{mode['query']} - Search", mode)
+
+    async def profile_page(request: Request) -> Response:
         handle = request.path_params["screen_name"]
-        return _page(f"@{handle}", {"op": "UserTweets", "screen_name": handle})
+        return not_a_timeline(request) or _page(f"@{handle}", {"op": "UserTweets", "screen_name": handle})
+
+    async def login_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(_LOGIN_PAGE)
+
+    async def locked_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(_LOCKED_PAGE)
 
     def _page(title: str, mode: dict) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=html.escape(title), bearer=BEARER_TOKEN,
-                                         mode=json.dumps(mode).replace("</", "<\\/"), qids=json.dumps(QUERY_IDS)))
+                                         mode=json.dumps(mode).replace("</", "<\\/"), qids=json.dumps(site.query_ids),
+                                         features=json.dumps(site.features()), key_bytes=json.dumps(site.key_bytes),
+                                         animation_key=site.animation_key))
 
     async def static(request: Request) -> Response:
         stats["static"] += 1
@@ -632,16 +829,30 @@ def create_app(replay_dir: Path | None = None, *, accounts: list[StandInAccount]
         return Response(font, media_type="font/woff2")
 
     async def home(request: Request) -> HTMLResponse:
-        return HTMLResponse("<!doctype html><title>X stand-in</title><p>impressox X stand-in</p>")
+        stats["home"] += 1
+        return HTMLResponse(site.home_html())
+
+    async def client_web(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == f"ondemand.s.{site.ondemand_hash}a.js":
+            return Response(site.ondemand_js(), media_type="application/javascript")
+        if name == f"main.{site.main_hash}.js":
+            return Response(site.main_js(), media_type="application/javascript")
+        return Response(status_code=404)
 
     app = Starlette(routes=[
         Route("/", home),
+        Route("/home", home),
+        Route("/responsive-web/client-web/{name}", client_web),
         Route("/i/api/graphql/{query_id}/{operation}", graphql),
         Route("/search", search_page),
+        Route("/i/flow/login", login_page),
+        Route("/account/access", locked_page),
         Route("/img/{path:path}", static),
         Route("/video/{path:path}", static),
         Route("/fonts/{path:path}", static),
         Route("/{screen_name}", profile_page),
     ])
     app.state.stats = stats
+    app.state.site = site
     return app

@@ -6,7 +6,8 @@ every run and process sees the same locks:
 
     {"_id": "alice", "status": "active" | "locked" | "suspended" | "expired",
      "reason": "…", "locks": {"SearchTimeline": <UTC datetime>, "*": <UTC datetime>},
-     "proxy_index": 0, "requests": 12, "last_used": <UTC datetime>, "updated_at": <UTC datetime>}
+     "proxy_index": 0, "requests": 12, "last_used": <UTC datetime>, "updated_at": <UTC datetime>,
+     "failures": {"transaction_id:no_verification_key": 1, "page_error_page": 2}}
 
 A lock keyed by an operation name is set after a 429 until X's `x-rate-limit-reset` time; the key `*`
 locks every operation (used after all of an account's proxies failed). `locked`, `suspended` and
@@ -151,6 +152,16 @@ class AccountPool:
         self._update(name, {f"locks.{ALL_OPERATIONS}": self.clock() + timedelta(seconds=cooldown_s),
                             "proxy_failures": 0})
         return False
+
+    def failed(self, lease: Lease, reason: str, message: str, cooldown_s: float) -> None:
+        """Count `reason` on the account (`failures.<reason>`), keep `message` as its last reason, and
+        lock it for every operation for `cooldown_s` seconds (none when 0)."""
+        values: dict[str, Any] = {"reason": message[:300], "updated_at": self.clock()}
+        if cooldown_s > 0:
+            values[f"locks.{ALL_OPERATIONS}"] = self.clock() + timedelta(seconds=cooldown_s)
+        # MongoDB field names may not contain dots; reasons never need them.
+        self.collection.update_one({"_id": lease.account.username},
+                                   {"$set": values, "$inc": {f"failures.{reason.replace('.', '_')}": 1}})
 
     def succeeded(self, lease: Lease) -> None:
         """Record a good response (resets the proxy-failure streak)."""

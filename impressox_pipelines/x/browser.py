@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from impressox_pipelines.x.accounts import Lease
 from impressox_pipelines.x.graphql import search_page_path
 from impressox_pipelines.x.parser import operation_from_url
-from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, ProxyFailure
+from impressox_pipelines.x.scrape import BackendUnavailable, NotATimeline, Page, PageRequest, ProxyFailure
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -41,6 +41,14 @@ BLOCKED_URL_PATTERNS = [
     "*.mp4*", "*.m3u8*", "*.m4s*", "*.webm*", "*.woff*", "*.ttf*", "*.otf*",
 ]
 SCROLL_EVERY_S = 0.4
+LOOK_EVERY_S = 0.5
+# What x.com shows instead of a timeline (English UI), by URL path and by visible text.
+_LOGIN_PATHS = ("/i/flow/login", "/login", "/i/flow/signup")
+_LOCKED_PATHS = ("/account/access",)
+_ERROR_TEXTS = ("Something went wrong",)
+_EMPTY_TEXTS = ("No results for", "This account doesn\u2019t exist", "This account doesn't exist",
+                "hasn\u2019t posted", "hasn't posted")
+_LOGIN_TEXTS = ("Sign in to X", "Log in to X")
 _PROXY_ERRORS = ("ERR_PROXY", "ERR_TUNNEL_CONNECTION_FAILED", "ERR_SOCKS_CONNECTION_FAILED")
 
 
@@ -52,6 +60,31 @@ def with_cursor(url: str, cursor: str) -> str:
     variables["cursor"] = cursor
     query["variables"] = json.dumps(variables, separators=(",", ":"))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def page_state(url: str, text: str) -> tuple[str, str] | None:
+    """What a page that is not a timeline is: `(kind, what it showed)` with kind `login_wall`,
+    `account_locked`, `error_page` or `empty_timeline`; None when it may still become a timeline."""
+    path = urlsplit(url).path
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")[:120]
+    if path.startswith(_LOGIN_PATHS) or any(t in text for t in _LOGIN_TEXTS):
+        return "login_wall", f"{path}: {first_line}"
+    if path.startswith(_LOCKED_PATHS):
+        return "account_locked", f"{path}: {first_line}"
+    for kind, texts in (("error_page", _ERROR_TEXTS), ("empty_timeline", _EMPTY_TEXTS)):
+        shown = next((t for t in texts if t in text), None)
+        if shown is not None:
+            return kind, f"{path}: {shown}"
+    return None
+
+
+def _visible_text(page) -> str:
+    from playwright.sync_api import Error
+
+    try:
+        return page.inner_text("body", timeout=1000)
+    except Error:  # navigating, or no body yet
+        return ""
 
 
 class BrowserBackend:
@@ -67,6 +100,8 @@ class BrowserBackend:
     Raises (from `pages`):
         ProxyFailure: the context's proxy refused the connection.
         BackendUnavailable: Chromium could not start or the site could not be reached.
+        NotATimeline: before any GraphQL response, the page showed a login wall, a locked-account page,
+            "Something went wrong" or an empty timeline (`page_state`).
     """
 
     name = "browser"
@@ -136,10 +171,21 @@ class BrowserBackend:
                 raise BackendUnavailable(f"{self.base_url} could not be opened: {message}") from None
             consumed = 0
             timeout = self.navigation_timeout_s
+            looked_at = 0.0
             while True:
                 deadline = time.monotonic() + timeout
                 scrolled_at = 0.0
                 while consumed >= len(captured):
+                    if not captured and time.monotonic() - looked_at > LOOK_EVERY_S:
+                        # Nothing fetched yet: a login wall, an error page or an empty timeline never will.
+                        looked_at = time.monotonic()
+                        state = page_state(page.url, _visible_text(page))
+                        if state is not None:
+                            # The page may show the outcome of a GraphQL call whose response event has
+                            # not been delivered to us yet: let pending events arrive before judging.
+                            page.wait_for_timeout(200)
+                            if not captured:
+                                raise NotATimeline(*state)
                     if time.monotonic() > deadline or page.is_closed():
                         return
                     if timeout == self.idle_timeout_s and time.monotonic() - scrolled_at > SCROLL_EVERY_S:
@@ -179,6 +225,9 @@ class BrowserBackend:
             body = response.body()
         except Error as exc:
             error = str(exc).splitlines()[0][:200]
+            if response.status >= 400:
+                # x.com refuses with an empty body (404), which Chromium may not keep: the status is the answer.
+                body = b""
         return Page(operation=operation, url=response.url, status=response.status, body=body,
                     headers=dict(response.headers), account=lease.account.username, read_error=error)
 

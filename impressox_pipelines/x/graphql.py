@@ -59,11 +59,12 @@ def graphql_path(operation: str, query_id: str | None = None) -> str:
     return f"/i/api/graphql/{query_id or QUERY_IDS[operation]}/{operation}"
 
 
-def request_params(variables: dict) -> dict[str, str]:
-    """Query-string parameters: `variables` and `features` as compact JSON, as the web app sends them."""
+def request_params(variables: dict, features: dict[str, bool] | None = None) -> dict[str, str]:
+    """Query-string parameters: `variables` and `features` (default: the shipped `FEATURES`) as compact
+    JSON, as the web app sends them."""
     return {
         "variables": json.dumps(variables, separators=(",", ":")),
-        "features": json.dumps(FEATURES, separators=(",", ":")),
+        "features": json.dumps(FEATURES if features is None else features, separators=(",", ":")),
     }
 
 

@@ -36,6 +36,7 @@ class Tweet:
     in_reply_to_id: str | None = None
     retweeted_id: str | None = None
     quoted_id: str | None = None
+    quoted_unavailable: bool = False  # the quoted tweet is a tombstone or unavailable (deleted, withheld, …)
     hashtags: list[str] = field(default_factory=list)
     cashtags: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)

@@ -25,6 +25,8 @@ Rules (layouts documented in ../shared/fixtures/twscrape/X_GRAPHQL_STRUCTURE.md)
 from __future__ import annotations
 
 import html
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +49,9 @@ OPERATIONS = (
 # Skip reasons that mean "the data is fine, there is just no tweet here"; every other reason is a failure.
 BENIGN_REASONS = frozenset({"tombstone", "unavailable", "empty_result", "reference_only"})
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NESTED_KEYS = ("retweeted_status_result", "quoted_status_result", "quotedRefResult")
+_UNAVAILABLE_TYPENAMES = frozenset({"TweetTombstone", "TweetUnavailable"})
 _TWEET_TYPENAMES = frozenset({"Tweet", "TweetWithVisibilityResults", "TweetTombstone", "TweetUnavailable"})
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                                        "Nov", "Dec"), start=1)}
@@ -93,8 +98,37 @@ def parse_body(body: bytes | str, operation: str | None = None, *, scraped_at: d
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return ParseResult(operation, failure=f"truncated_json: {str(exc)[:120]}")
+        if "surrogate" not in str(exc):
+            return ParseResult(operation, failure=f"truncated_json: {str(exc)[:120]}")
+        payload = _decode_with_lone_surrogates(body)
+        if payload is None:
+            return ParseResult(operation, failure=f"truncated_json: {str(exc)[:120]}")
     return parse_payload(payload, operation, scraped_at=scraped_at)
+
+
+def _decode_with_lone_surrogates(body: bytes | str) -> Any:
+    """Decode JSON holding an unpaired `\\ud83d`-style escape (orjson refuses it, as RFC 8259 allows);
+    each lone surrogate becomes U+FFFD in its string. None when the body is broken for another reason.
+
+    The stdlib decoder accepts lone surrogates (it keeps them as code points); one walk then replaces
+    them. Only bodies orjson refused take this slower path.
+    """
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return _replace_surrogates(payload)
+
+
+def _replace_surrogates(node: Any) -> Any:
+    if type(node) is str:
+        # Valid pairs were already joined by the decoder, so any surrogate left here is unpaired.
+        return _SURROGATE.sub("\ufffd", node)
+    if type(node) is list:
+        return [_replace_surrogates(item) for item in node]
+    if type(node) is dict:
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in node.items()}
+    return node
 
 
 def parse_payload(payload: Any, operation: str | None = None, *, scraped_at: datetime | None = None
@@ -131,9 +165,10 @@ def parse_payload(payload: Any, operation: str | None = None, *, scraped_at: dat
         # An entry fragment has a tweet or a cursor; anything else is not an X GraphQL response at all.
         result.failure = "not_graphql: no `data`, `errors`, tweet or timeline entry in the object"
     stamp = scraped_at or datetime.now(UTC)
+    authors: dict[str, tuple] = {}
     for tid, obj in walker.tweets.items():
         try:
-            tweet = _build(obj, walker.tweets, operation, stamp)
+            tweet = _build(obj, walker.tweets, operation, stamp, authors)
         except _Missing as exc:
             result.skipped[f"missing_field:{exc.args[0]}"] += 1
             continue
@@ -174,6 +209,19 @@ def operation_from_url(url: str) -> str | None:
         return None
     parts = path.split(marker, 1)[1].split("/")
     return parts[1] if len(parts) >= 2 and parts[1] else None
+
+
+class _NotCounted(dict):
+    """A skip counter that forgets every count (see `_Walker.tweet_position`)."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+    def __setitem__(self, key: str, value: int) -> None:
+        pass
+
+
+_NOT_COUNTED = _NotCounted()
 
 
 class _Missing(Exception):
@@ -231,41 +279,50 @@ class _Walker:
         if tid is not None and item.get("promotedMetadata"):
             self.promoted.add(tid)
 
-    def tweet_position(self, obj: Any) -> str | None:
-        """Handle whatever sits where a tweet belongs; returns the tweet id when it was a tweet."""
+    def tweet_position(self, obj: Any, count: bool = True) -> str | None:
+        """Handle whatever sits where a tweet belongs; returns the tweet id when it was a tweet.
+
+        `count=False` (the nested tweets of a repeated copy) records tweets and references without
+        counting skip reasons again for positions already counted under the first copy.
+        """
+        skipped = self.result.skipped if count else _NOT_COUNTED
         if not isinstance(obj, dict) or not obj:
-            self.result.skipped["empty_result"] += 1
+            skipped["empty_result"] += 1
             return None
         typename = obj.get("__typename")
         if typename == "TweetWithVisibilityResults":
             obj = obj.get("tweet")
             if not isinstance(obj, dict):
-                self.result.skipped["missing_field:TweetWithVisibilityResults.tweet"] += 1
+                skipped["missing_field:TweetWithVisibilityResults.tweet"] += 1
                 return None
         elif typename == "TweetTombstone":
-            self.result.skipped["tombstone"] += 1
+            skipped["tombstone"] += 1
             return None
         elif typename == "TweetUnavailable":
-            self.result.skipped["unavailable"] += 1
+            skipped["unavailable"] += 1
             return None
         elif typename != "Tweet":
-            self.result.skipped[f"unknown_typename:{typename}"] += 1
+            skipped[f"unknown_typename:{typename}"] += 1
             return None
         tid = obj.get("rest_id")
         if not isinstance(tid, str) or not tid:
-            self.result.skipped["missing_field:rest_id"] += 1
+            skipped["missing_field:rest_id"] += 1
             return None
         fields = obj.get("legacy") or obj
         if "core" not in obj and "full_text" not in fields:
             # `quotedRefResult` and similar stubs: `{__typename, rest_id}` pointing at a tweet elsewhere.
             self.references[tid] = None
             return tid
-        if tid not in self.tweets:
+        first = tid not in self.tweets
+        if first:
             self.tweets[tid] = obj
-            for key in ("retweeted_status_result", "quoted_status_result", "quotedRefResult"):
-                nested = fields.get(key) or obj.get(key)
-                if nested is not None:
-                    self.tweet_position(nested.get("result") if isinstance(nested, dict) else None)
+        # Every copy's nested tweets are visited, not only the first copy's: the first may quote by a
+        # bare reference (`quotedRefResult`) while a later copy (inside a retweet, in another module)
+        # carries the quoted tweet in full.
+        for key in _NESTED_KEYS:
+            nested = fields.get(key) or obj.get(key)
+            if nested is not None:
+                self.tweet_position(nested.get("result") if isinstance(nested, dict) else None, count and first)
         return tid
 
     def cursor(self, node: dict) -> None:
@@ -324,14 +381,29 @@ def _views(obj: dict) -> int | None:
         return None
 
 
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
+def _values(items: Any, key: str) -> list[str]:
+    """`items[i][key]` for each entity object that has one, without repeats, in order."""
+    if not items:
+        return []
+    return list(dict.fromkeys(v for item in items if (v := item.get(key))))
 
 
-def _author(obj: dict, fields: dict) -> tuple[str, str, str, int | None, datetime | None, bool]:
+def _author(obj: dict, fields: dict, known: dict[str, tuple]) -> tuple[str, str, str, int | None, datetime | None,
+                                                                       bool]:
     user = ((obj.get("core") or {}).get("user_results") or {}).get("result")
     if not isinstance(user, dict) or user.get("__typename") not in (None, "User"):
         raise _Missing("author")
+    # One response repeats the same author in every tweet of theirs: read each author once.
+    user_id = user.get("rest_id")
+    if user_id in known:
+        return known[user_id]
+    author = _read_author(user, fields)
+    if user_id:
+        known[user_id] = author
+    return author
+
+
+def _read_author(user: dict, fields: dict) -> tuple[str, str, str, int | None, datetime | None, bool]:
     legacy = user.get("legacy") or {}
     core = user.get("core") or {}
     handle = core.get("screen_name") or legacy.get("screen_name")
@@ -369,7 +441,10 @@ def _content(obj: dict, fields: dict) -> tuple[str, dict]:
 
 
 def _media(fields: dict) -> list[Media]:
-    items = (fields.get("extended_entities") or {}).get("media") or (fields.get("entities") or {}).get("media")
+    extended = fields.get("extended_entities")
+    items = (extended.get("media") if extended else None) or (fields.get("entities") or {}).get("media")
+    if not items:
+        return []
     out = []
     for m in items or ():
         if not isinstance(m, dict) or not m.get("media_url_https"):
@@ -384,10 +459,11 @@ def _media(fields: dict) -> list[Media]:
     return out
 
 
-def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at: datetime) -> Tweet:
+def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at: datetime,
+           authors: dict[str, tuple]) -> Tweet:
     fields = obj.get("legacy") or obj
     tid = obj["rest_id"]
-    author_id, handle, name, followers, author_created, verified = _author(obj, fields)
+    author_id, handle, name, followers, author_created, verified = _author(obj, fields, authors)
     retweeted = _unwrap((fields.get("retweeted_status_result") or {}).get("result"))
     retweeted_id = (retweeted or {}).get("rest_id") or fields.get("retweeted_status_id_str")
     source_obj = tweets.get(retweeted_id) if retweeted_id else None
@@ -397,9 +473,12 @@ def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at
     else:
         source_fields = fields
         text, entities = _content(obj, fields)
-    quoted = _unwrap((obj.get("quoted_status_result") or fields.get("quoted_status_result") or {}).get("result"))
-    quoted_id = (quoted or {}).get("rest_id") or (
-        fields.get("quoted_status_id_str") if fields.get("is_quote_status") else None)
+    quoted_raw = (obj.get("quoted_status_result") or fields.get("quoted_status_result") or {}).get("result")
+    quoted = _unwrap(quoted_raw)
+    quoted_unavailable = isinstance(quoted_raw, dict) and quoted_raw.get("__typename") in _UNAVAILABLE_TYPENAMES
+    reference = (obj.get("quotedRefResult") or {}).get("result")
+    quoted_id = ((quoted or {}).get("rest_id") or (reference.get("rest_id") if isinstance(reference, dict) else None)
+                 or (fields.get("quoted_status_id_str") if fields.get("is_quote_status") else None))
     views = _views(obj)
     if views is None and source_obj is not None:
         views = _views(source_obj)
@@ -416,10 +495,11 @@ def _build(obj: dict, tweets: dict[str, dict], operation: str | None, scraped_at
         in_reply_to_id=fields.get("in_reply_to_status_id_str"),
         retweeted_id=retweeted_id,
         quoted_id=quoted_id,
-        hashtags=_unique([h.get("text") for h in entities.get("hashtags") or ()]),
-        cashtags=_unique([s.get("text") for s in entities.get("symbols") or ()]),
-        mentions=_unique([m.get("screen_name") for m in entities.get("user_mentions") or ()]),
-        urls=_unique([u.get("expanded_url") or u.get("url") for u in urls]),
+        quoted_unavailable=quoted_unavailable,
+        hashtags=_values(entities.get("hashtags"), "text"),
+        cashtags=_values(entities.get("symbols"), "text"),
+        mentions=_values(entities.get("user_mentions"), "screen_name"),
+        urls=list(dict.fromkeys(v for u in urls if (v := u.get("expanded_url") or u.get("url")))) if urls else [],
         media=_media(source_fields),
         like_count=_int(fields.get("favorite_count")),
         retweet_count=_int(fields.get("retweet_count")),

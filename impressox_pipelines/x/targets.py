@@ -2,25 +2,19 @@
 
 Targets come from configuration (`"@binance"` is an account, anything else a search query) and from the
 MongoDB collection `x_targets`, which the ImpressoX backend fills through `scrape_target.added` events on
-the Redis stream `impressox:events` (`data`: `{"kind": "user" | "search", "value": "binance"}`).
+the Redis stream `impressox:events` (`data`: `{"kind": "user" | "search", "value": "binance"}`), applied
+by the event layer's runs (`events.apply`).
 Every target is scraped per UTC day through SearchTimeline with `since:`/`until:` bounds; an account
 target becomes `from:<handle>`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from impressox_pipelines.events import EVENTS_STREAM
 from impressox_pipelines.x.graphql import day_query
-
-TARGETS_COLLECTION = "x_targets"
-CURSORS_COLLECTION = "x_scrape_cursors"
-EVENT_TYPE = "scrape_target.added"
-CONSUMER_GROUP = "impressox-x-targets"
 
 
 @dataclass(frozen=True)
@@ -75,41 +69,16 @@ def load_targets(configured: list[str], collection: Any) -> tuple[list[ScrapeTar
     return list(targets.values()), rejected
 
 
-def ingest_target_events(redis_client: Any, collection: Any, consumer: str = "raw_tweets") -> tuple[int, int]:
-    """Read new `scrape_target.added` events (own consumer group) into `x_targets`; ack every entry read.
-
-    Returns (added, rejected). Other event types are acknowledged for this group only; other consumer
-    groups still receive them.
-    """
-    try:
-        redis_client.xgroup_create(EVENTS_STREAM, CONSUMER_GROUP, id="0", mkstream=True)
-    except Exception as exc:  # noqa: BLE001 - redis-py raises ResponseError BUSYGROUP when it exists
-        if "BUSYGROUP" not in str(exc):
-            raise
-    added = rejected = 0
-    while True:
-        batch = redis_client.xreadgroup(CONSUMER_GROUP, consumer, {EVENTS_STREAM: ">"}, count=500)
-        entries = batch[0][1] if batch else []
-        if not entries:
-            return added, rejected
-        for entry_id, fields in entries:
-            if fields.get("type") == EVENT_TYPE:
-                try:
-                    data = json.loads(fields.get("data") or "{}")
-                    target = ScrapeTarget(str(data["kind"]), str(data["value"]).strip().lstrip("@"))
-                    if target.kind not in ("user", "search") or not target.value:
-                        raise ValueError(target.kind)
-                except (ValueError, KeyError, TypeError):
-                    rejected += 1
-                else:
-                    collection.update_one(
-                        {"_id": target.id},
-                        {"$set": {"kind": target.kind, "value": target.value, "active": True},
-                         "$setOnInsert": {"added_at": datetime.now(UTC)}},
-                        upsert=True,
-                    )
-                    added += 1
-            redis_client.xack(EVENTS_STREAM, CONSUMER_GROUP, entry_id)
+def store_target(collection: Any, target: ScrapeTarget) -> bool:
+    """Add `target` to `x_targets` as active (a `scrape_target.added` event); returns True when it was
+    not stored before. Idempotent: applying the same event again changes nothing."""
+    result = collection.update_one(
+        {"_id": target.id},
+        {"$set": {"kind": target.kind, "value": target.value, "active": True},
+         "$setOnInsert": {"added_at": datetime.now(UTC)}},
+        upsert=True,
+    )
+    return result.upserted_id is not None
 
 
 class CursorStore:

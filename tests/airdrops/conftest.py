@@ -1,33 +1,11 @@
-"""Helpers for the airdrop tests: tweets as the X parser emits them, and detectors on small lists."""
+"""Fixtures of the airdrop tests: detectors on the small lists of `tests.helpers.airdrops`."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 
 from impressox_pipelines.airdrops.detector import AirdropDetector
-from impressox_pipelines.airdrops.keywords import KeywordSet
-from impressox_pipelines.airdrops.targets import TargetAccounts
-from impressox_pipelines.x.models import Tweet
-
-DAY = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
-_ids = iter(range(1_900_000_000_000_000_000, 2_000_000_000_000_000_000))
-
-
-def tweet(text: str, **fields) -> Tweet:
-    """A Tweet with sensible defaults (a plain, established, non-target author on 2026-02-01)."""
-    defaults = dict(
-        id=str(next(_ids)), author_id="42", author_handle="cryptofan", author_name="Crypto Fan",
-        created_at=DAY, text=text, author_followers_count=5000,
-        author_created_at=datetime(2020, 1, 1, tzinfo=UTC),
-    )
-    defaults.update(fields)
-    return Tweet(**defaults)
-
-
-KEYWORDS = KeywordSet.from_terms(["airdrop", "airdrops", "claim", "eligible", "snapshot", "空投"])
-TARGETS = TargetAccounts.from_handles(["arbitrum", "JupiterExchange"])
+from tests.helpers.airdrops import KEYWORDS, TARGETS
 
 
 @pytest.fixture
@@ -40,7 +18,3 @@ def detector() -> AirdropDetector:
 def shipped_detector() -> AirdropDetector:
     """Rules plus the shipped scam text model, as the asset and the CLI run them."""
     return AirdropDetector(KEYWORDS, TARGETS)
-
-
-def signals(reasons) -> set[str]:
-    return {r.signal for r in reasons if r.weight}

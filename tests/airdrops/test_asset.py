@@ -10,10 +10,10 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from impressox_pipelines.airdrops.models import OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
-from impressox_pipelines.assets.airdrops import airdrop_opportunities, airdrops_summary, notification_key
-from impressox_pipelines.events import NOTIFICATIONS_STREAM
-from tests.airdrops.conftest import DAY, tweet
+from impressox_pipelines.assets.airdrops import airdrop_opportunities, notification_key
+from impressox_pipelines.demo.summaries import airdrops_summary
+from impressox_pipelines.stores import NOTIFICATIONS_STREAM, OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
+from tests.helpers.airdrops import DAY, tweet
 
 PARTITION = DAY.date().isoformat()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.airdrops.conftest import tweet
+from tests.helpers.airdrops import tweet
 
 
 @pytest.mark.parametrize(("text", "skipped"), [

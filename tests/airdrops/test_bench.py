@@ -13,7 +13,7 @@ import pytest
 
 from impressox_pipelines.airdrops.detector import AirdropDetector
 from impressox_pipelines.airdrops.training import train
-from tests.conftest import REPO_ROOT, require_fixture
+from tests.helpers.paths import REPO_ROOT, require_fixture
 
 spec = importlib.util.spec_from_file_location("airdrop_quality", REPO_ROOT / "bench" / "airdrop_quality.py")
 bench = importlib.util.module_from_spec(spec)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from impressox_pipelines.airdrops.dedup import group
-from tests.airdrops.conftest import tweet
+from tests.helpers.airdrops import tweet
 
 
 def test_retweets_and_quotes_join_the_original(detector):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.airdrops.conftest import DAY, signals, tweet
+from tests.helpers.airdrops import DAY, signals, tweet
 
 
 @pytest.mark.parametrize(("text", "signal"), [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.airdrops.conftest import signals, tweet
+from tests.helpers.airdrops import signals, tweet
 
 
 @pytest.mark.parametrize("text", [

@@ -22,7 +22,7 @@ from impressox_pipelines.airdrops.scam_model import (
 )
 from impressox_pipelines.airdrops.training import read_labelled_posts, train
 from impressox_pipelines.cli import app
-from tests.airdrops.conftest import KEYWORDS, TARGETS, tweet
+from tests.helpers.airdrops import KEYWORDS, TARGETS, tweet
 
 SCAMS = ["free airdrop claim now connect wallet {} hurry limited",
          "eligible wallets claim the {} airdrop now before it ends, connect wallet",

@@ -12,7 +12,7 @@ from impressox_pipelines.airdrops.signals import (
     W_QUOTED_ORIGINAL,
     W_TARGET_AUTHOR,
 )
-from tests.airdrops.conftest import signals, tweet
+from tests.helpers.airdrops import signals, tweet
 
 
 @pytest.mark.parametrize(("text", "signal"), [

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,26 +16,11 @@ from typing import Any
 import httpx
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.processes import free_port
+from tests.helpers.waiting import wait_for
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout_s: float, what: str, every_s: float = 0.5) -> Any:
-    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(every_s)
 
 
 @dataclass
@@ -46,6 +29,7 @@ class LocalDeployment:
     env: dict[str, str]  # the environment of every process of the deployment
     home: Path
     log_path: Path
+    dev: Any = None  # the DagsterDev running it
 
     def cli(self, *args: str, timeout_s: float = 180) -> subprocess.CompletedProcess:
         """Run a command (`dagster …`, `impressox …`) with the deployment's environment."""
@@ -88,13 +72,59 @@ def messages_to(telegram_url: str, chat_id: int | str) -> list[dict]:
     return [m for m in received if str(m["chat_id"]) == str(chat_id)]
 
 
+class DagsterDev:
+    """`dagster dev` (webserver + daemon) in its own process group; `restart()` stops it as an operator
+    would (SIGTERM to the group) and starts it again on the same instance and port."""
+
+    def __init__(self, deployment: LocalDeployment, port: int):
+        self.deployment = deployment
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> None:
+        self._log = open(self.deployment.log_path, "a")
+        self.proc = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(self.port), "-w",
+             str(REPO_ROOT / "workspace.yaml")],
+            cwd=REPO_ROOT, env=self.deployment.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # SIGINT stops dagster dev cleanly, unless it was inherited as ignored (background jobs of scripts).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        wait_for(self._ready, timeout_s=240, what="dagster dev to answer")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError("dagster dev exited:\n" + self.deployment.log_path.read_text()[-3000:])
+        try:
+            return httpx.get(f"{self.deployment.url}/server_info", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGINT) -> None:
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self._log.close()
+
+    def restart(self) -> None:
+        """SIGTERM (what a service manager sends), then start again."""
+        self.stop(signal.SIGTERM)
+        self.start()
+
+
 @contextmanager
 def local_deployment(tmp_path: Path, stand_in_env: dict[str, str], extra_env: dict[str, str] | None = None,
                      ) -> Iterator[LocalDeployment]:
-    """`dagster dev` (webserver + daemon) in its own process group, on a private instance and data dir."""
+    """`dagster dev` (webserver + daemon) in its own process group, on a private instance and data dir.
+    The deployment's `dev` attribute restarts it."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    # The project's local instance settings (run queue, pools, telemetry), storage moved to tmp_path.
+    # The project's local instance settings (run queue, pools, retries, telemetry), storage moved to tmp_path.
     instance = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
     instance["storage"] = {"sqlite": {"base_dir": str(home / "storage")}}
     instance["local_artifact_storage"]["config"]["base_dir"] = str(home / "artifacts")
@@ -109,32 +139,10 @@ def local_deployment(tmp_path: Path, stand_in_env: dict[str, str], extra_env: di
         "IMPRESSOX_TELEGRAM_BOT_TOKEN": "123456:impressox-e2e-token",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     }
-    log_path = tmp_path / "dagster_dev.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(REPO_ROOT / "workspace.yaml")],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        # SIGINT stops dagster dev cleanly, unless it was inherited as ignored (background jobs of scripts).
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deployment = LocalDeployment(f"http://127.0.0.1:{port}", env, home, log_path)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError("dagster dev exited:\n" + log_path.read_text()[-3000:])
-        try:
-            return httpx.get(f"{deployment.url}/server_info", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+    deployment = LocalDeployment(f"http://127.0.0.1:{port}", env, home, tmp_path / "dagster_dev.log")
+    deployment.dev = DagsterDev(deployment, port)
+    deployment.dev.start()
     try:
-        wait_for(ready, timeout_s=240, what="dagster dev to answer")
         yield deployment
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        deployment.dev.stop()

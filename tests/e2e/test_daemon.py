@@ -10,11 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from impressox_pipelines.events import publish_event
+from impressox_pipelines.events.backend import publish_event
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.standins.launcher import running_standins
-from tests.e2e.harness import local_deployment, messages_to, wait_for
+from tests.e2e.harness import local_deployment, messages_to
+from tests.helpers.waiting import wait_for
 
 OWNER = 777001
 SENSORS = ("price_snapshot_sensor", "price_rule_sensor", "redis_event_sensor")

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 EXPECTED_LINES = (
     r"tweets scraped and stored: (\d+)",
     r"price snapshots: (\d+) symbols, rules evaluated: (\d+), alerts fired: (\d+)",
     r"airdrop opportunities \(\d{4}-\d\d-\d\d\): (\d+), scam-flagged: (\d+)",
     r"flagged, e.g. @\w+: risk [\d.]+, text model p=[\d.]+: (\w+)",
-    r"messages delivered: (\d+)",
+    r"backend events applied: (\d+); messages delivered: (\d+)",
     r"chunks embedded: (\d+) \((\d+) document chunks, (\d+) tweets\)",
     r'rag query ".+" → (\S+) \(score',
 )

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location("run_all", REPO_ROOT / "bench" / "run_all.py")
 run_all = importlib.util.module_from_spec(spec)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from impressox_pipelines.definitions import build_definitions
-from tests.conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -45,7 +45,7 @@ def test_main_schedule_requests_today_and_closes_yesterday_in_the_first_hour():
 
     import dagster as dg
 
-    from impressox_pipelines.jobs import main_schedule
+    from impressox_pipelines.jobs.main import main_schedule
 
     noon = datetime(2026, 3, 29, 12, 5, tzinfo=UTC)
     at_noon = main_schedule(dg.build_schedule_context(scheduled_execution_time=noon))

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import multiprocessing
-import time
 from pathlib import Path
 
 import pytest
 from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from impressox_pipelines.resources import core_resources
+from impressox_pipelines.resources import build_resources
 from impressox_pipelines.resources.chroma import ChromaResource
 from impressox_pipelines.resources.errors import ResourceSetupError, describe_endpoint
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
 from impressox_pipelines.settings import ConfigurationError
+from tests.helpers.processes import alive
+from tests.helpers.waiting import wait_for
 
 
 def test_embedded_redis_is_a_real_server(redis_resource):
@@ -47,7 +48,7 @@ def test_prod_mode_names_every_missing_variable(monkeypatch):
     monkeypatch.setenv("IMPRESSOX_ENV", "prod")
     monkeypatch.setenv("IMPRESSOX_REDIS_URL", "redis://127.0.0.1:1")
     with pytest.raises(ConfigurationError) as err:
-        core_resources()
+        build_resources()
     message = str(err.value)
     for name in ("IMPRESSOX_MONGODB_URI", "IMPRESSOX_CHROMA_URL", "IMPRESSOX_TELEGRAM_BOT_TOKEN"):
         assert name in message
@@ -56,7 +57,7 @@ def test_prod_mode_names_every_missing_variable(monkeypatch):
 
 def test_set_variables_are_passed_as_envvar_not_value(monkeypatch):
     monkeypatch.setenv("IMPRESSOX_REDIS_URL", "redis://:hunter2@127.0.0.1:6390/0")
-    resources = core_resources()
+    resources = build_resources()
     # The resource holds an EnvVar reference; the secret value is not in its config.
     assert "hunter2" not in repr(resources["redis"].url)
     assert "IMPRESSOX_REDIS_URL" in repr(resources["redis"].url)
@@ -120,8 +121,6 @@ def _set_and_exit_without_close(store_dir: str, pid_file: str) -> None:
 
 
 def test_a_process_that_never_closes_its_client_still_stops_the_embedded_server(data_dir: Path):
-    import psutil
-
     ctx = multiprocessing.get_context("spawn")
     pid_file = data_dir / "server.pid"
     proc = ctx.Process(target=_set_and_exit_without_close, args=(str(data_dir), str(pid_file)))
@@ -129,10 +128,7 @@ def test_a_process_that_never_closes_its_client_still_stops_the_embedded_server(
     proc.join(120)
     assert proc.exitcode == 0
     pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 10
-    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, f"embedded redis-server {pid} outlived the process that started it"
-        time.sleep(0.1)
+    wait_for(lambda: not alive(pid), 10, f"embedded redis-server {pid} to stop after the process that started it")
     resource = RedisResource(data_dir=str(data_dir))
     assert resource.get_client().get("left") == "behind?"  # stopped with a save, not killed
     resource.close()

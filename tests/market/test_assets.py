@@ -18,9 +18,9 @@ from impressox_pipelines.assets.market import (
     price_snapshots_fresh,
 )
 from impressox_pipelines.market.cache import read_latest
-from impressox_pipelines.market.candles import CANDLES_COLLECTION, candle_gaps
-from impressox_pipelines.market.snapshot import SNAPSHOTS_COLLECTION
-from tests.conftest import require_fixture
+from impressox_pipelines.market.candles import candle_gaps
+from impressox_pipelines.stores import PRICE_CANDLES_COLLECTION, PRICE_SNAPSHOTS_COLLECTION
+from tests.helpers.paths import require_fixture
 
 
 def materialize_snapshots(stand_in, mongo, redis_resource, watchlist):
@@ -38,7 +38,7 @@ def test_a_snapshot_is_stored_once_per_pair_source_and_time_and_cached(prices, m
     meta = materialize_snapshots(prices, mongo, redis_resource, watchlist)
     assert (meta["pairs_requested"], meta["pairs_priced"], meta["pairs_missing"]) == (5, 4, 1)
     assert "NOPE" in meta["missing"]["NOPE/USD"]
-    docs = list(mongo.get_database()[SNAPSHOTS_COLLECTION].find({}, {"_id": 0}))
+    docs = list(mongo.get_database()[PRICE_SNAPSHOTS_COLLECTION].find({}, {"_id": 0}))
     assert {d["pair"]: d["source"] for d in docs} == {
         "BTC/USD": "binance", "PEPE/USD": "binance", "1INCH/USD": "binance", "BNB/BTC": "coingecko"}
     latest = read_latest(redis_resource.get_client())
@@ -51,7 +51,7 @@ def test_a_snapshot_is_stored_once_per_pair_source_and_time_and_cached(prices, m
     # has not moved (same second here) is the same observation and is not stored twice.
     assert again["documents_inserted"] >= 3
     assert again["documents_inserted"] + again["documents_already_stored"] == 4
-    collection = mongo.get_database()[SNAPSHOTS_COLLECTION]
+    collection = mongo.get_database()[PRICE_SNAPSHOTS_COLLECTION]
     assert collection.count_documents({}) == 4 + again["documents_inserted"]
     keys = [(d["pair"], d["source"], d["timestamp"]) for d in collection.find()]
     assert len(set(keys)) == len(keys)
@@ -66,14 +66,14 @@ def test_bad_prices_mark_pairs_missing_and_lose_nothing(prices, mongo, redis_res
     meta = materialize_snapshots(prices, mongo, redis_resource, ["BTC/USD", "ETH/USD"])
     assert meta["pairs_priced"] == 0 and meta["pairs_missing"] == 2
     assert "binance" in meta["missing"]["BTC/USD"] and "coingecko" in meta["missing"]["BTC/USD"]
-    assert mongo.get_database()[SNAPSHOTS_COLLECTION].count_documents({}) == 2
+    assert mongo.get_database()[PRICE_SNAPSHOTS_COLLECTION].count_documents({}) == 2
     assert read_latest(redis_resource.get_client()) == cached  # never stored as a price
 
 
 def test_replayed_captures_price_btc_from_binance_and_eth_from_coingecko(replay, mongo, redis_resource):
     meta = materialize_snapshots(replay, mongo, redis_resource, ["BTC/USD", "ETH/USD"])
     assert meta["pairs_priced"] == 2
-    collection = mongo.get_database()[SNAPSHOTS_COLLECTION]
+    collection = mongo.get_database()[PRICE_SNAPSHOTS_COLLECTION]
     eth = collection.find_one({"pair": "ETH/USD"})
     assert (eth["source"], eth["price"]) == ("coingecko", Decimal128("1498.64"))  # GetPrices.json, exactly
     rows = json.loads(require_fixture("nautilus_binance", "http_spot_market_klines.json").read_text())
@@ -119,7 +119,7 @@ def backfill(stand_in, mongo, redis_resource, day, pairs):
 def test_backfilling_three_days_twice_changes_nothing_the_second_time(replay, mongo, redis_resource):
     days = ["2017-11-05", "2017-11-06", "2017-11-07"]
     expected = capture_days(days)
-    collection = mongo.get_database()[CANDLES_COLLECTION]
+    collection = mongo.get_database()[PRICE_CANDLES_COLLECTION]
     for day in days:
         meta, check = backfill(replay, mongo, redis_resource, day, ["UNITTEST/BTC"])
         assert meta["candles_inserted"] == len(expected[day]) > 1000
@@ -144,7 +144,7 @@ def test_candles_fall_back_to_coingecko_when_binance_has_no_market(prices, mongo
     meta, check = backfill(prices, mongo, redis_resource, day, ["BNB/BTC"])
     assert meta["per_pair"]["BNB/BTC"] == {"candles": 288, "sources": ["coingecko"]}
     assert any("no trading market" in note for note in meta["notes"])
-    intervals = mongo.get_database()[CANDLES_COLLECTION].distinct("interval")
+    intervals = mongo.get_database()[PRICE_CANDLES_COLLECTION].distinct("interval")
     assert intervals == ["5m"] and check.passed
 
 

@@ -17,7 +17,7 @@ from impressox_pipelines.market.feed import (
 )
 from impressox_pipelines.market.snapshot import take_snapshot
 from impressox_pipelines.market.symbols import CoinGeckoIds, parse_pair
-from tests.conftest import require_fixture
+from tests.helpers.paths import require_fixture
 
 
 def test_a_short_retry_after_is_waited_then_the_request_succeeds(prices):

@@ -19,7 +19,7 @@ from impressox_pipelines.market.prices import (
     parse_ticker_prices,
     to_price,
 )
-from tests.conftest import require_fixture
+from tests.helpers.paths import require_fixture
 
 NOW = datetime(2024, 4, 7, 16, 0, tzinfo=UTC)
 

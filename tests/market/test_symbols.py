@@ -14,7 +14,7 @@ from impressox_pipelines.market.symbols import (
     UnknownSymbolError,
     parse_pair,
 )
-from tests.conftest import require_fixture
+from tests.helpers.paths import require_fixture
 
 
 @pytest.mark.parametrize("text, expected", [

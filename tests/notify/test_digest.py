@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from impressox_pipelines.assets.notify import daily_digest_schedule, send_digests_job
-from impressox_pipelines.events import NOTIFICATIONS_STREAM
+from impressox_pipelines.jobs.notify import daily_digest_schedule, send_digests_job
 from impressox_pipelines.notify.digest import DigestQueue, day_moves, digest_due, top_opportunities
 from impressox_pipelines.notify.preferences import PreferenceStore, apply_changes
+from impressox_pipelines.stores import NOTIFICATIONS_STREAM
 
 NEW_YORK = "America/New_York"
 

@@ -9,22 +9,22 @@ import pytest
 
 from impressox_pipelines.standins.server import StandInServer
 from impressox_pipelines.standins.telegram import TelegramStandIn, create_app
-from tests.conftest import require_fixture
-from tests.notify.conftest import TOKEN
+from tests.helpers.paths import require_fixture
+from tests.helpers.telegram import BOT_TOKEN
 
 
-def test_get_me_returns_a_bot_user_shaped_like_the_spec(standin):
+def test_get_me_returns_a_bot_user_shaped_like_the_spec(telegram_standin):
     spec = json.loads(require_fixture("telegram_bot_api_spec", "api.json").read_text())
-    body = httpx.get(f"{standin.api_url}{TOKEN}/getMe").json()
+    body = httpx.get(f"{telegram_standin.api_url}{BOT_TOKEN}/getMe").json()
     assert body["ok"] is True
     required = {f["name"] for f in spec["types"]["User"]["fields"] if f["required"]}
     assert required <= set(body["result"]) and body["result"]["is_bot"] is True
 
 
 @pytest.mark.parametrize("encoding", ["form", "json", "query"])
-def test_send_message_accepts_each_encoding_the_bot_api_allows(standin, encoding):
+def test_send_message_accepts_each_encoding_the_bot_api_allows(telegram_standin, encoding):
     params = {"chat_id": "42", "text": "<b>hi</b> &amp; bye", "parse_mode": "HTML"}
-    url = f"{standin.api_url}{TOKEN}/sendMessage"
+    url = f"{telegram_standin.api_url}{BOT_TOKEN}/sendMessage"
     if encoding == "form":
         response = httpx.post(url, data=params)
     elif encoding == "json":
@@ -35,12 +35,12 @@ def test_send_message_accepts_each_encoding_the_bot_api_allows(standin, encoding
     assert response.status_code == 200 and body["ok"] is True
     assert body["result"]["text"] == "hi & bye"
     assert body["result"]["chat"] == {"id": 42, "type": "private", "first_name": "User 42"}
-    assert standin.received()[0]["text"] == params["text"]
+    assert telegram_standin.received()[0]["text"] == params["text"]
 
 
-def test_flood_control_answers_429_exactly_like_the_real_capture(standin):
+def test_flood_control_answers_429_exactly_like_the_real_capture(telegram_standin):
     real = json.loads(require_fixture("issue_snippets", "telegram_429_with_retry_after.json").read_text())
-    url = f"{standin.api_url}{TOKEN}/sendMessage"
+    url = f"{telegram_standin.api_url}{BOT_TOKEN}/sendMessage"
     assert httpx.post(url, data={"chat_id": 7, "text": "one"}).status_code == 200
     response = httpx.post(url, data={"chat_id": 7, "text": "two"})  # 1 msg/s per private chat
     body = response.json()
@@ -48,13 +48,13 @@ def test_flood_control_answers_429_exactly_like_the_real_capture(standin):
     assert set(body) == set(real) and set(body["parameters"]) == set(real["parameters"])
     assert body["error_code"] == 429 and body["ok"] is False
     assert body["description"] == f"Too Many Requests: retry after {body['parameters']['retry_after']}"
-    assert standin.stats()["rate_limited"] == 1
+    assert telegram_standin.stats()["rate_limited"] == 1
 
 
 def test_group_limit_is_20_per_minute_and_overall_30_per_second():
     state = TelegramStandIn(grace_s=0)
     with StandInServer(state.app) as server:
-        url = f"{server.url}/bot{TOKEN}/sendMessage"
+        url = f"{server.url}/bot{BOT_TOKEN}/sendMessage"
         with httpx.Client() as client:
             group = [client.post(url, data={"chat_id": -100, "text": "x"}).status_code for _ in range(21)]
             overall = [client.post(url, data={"chat_id": 1000 + i, "text": "x"}).status_code for i in range(31)]
@@ -71,10 +71,10 @@ def test_group_limit_is_20_per_minute_and_overall_30_per_second():
         ("chat_not_found", 400, "Bad Request: chat not found"),
     ],
 )
-def test_failure_modes_use_telegrams_descriptions(standin, error, code, description):
+def test_failure_modes_use_telegrams_descriptions(telegram_standin, error, code, description):
     seen = json.loads(require_fixture("issue_snippets", "telegram_error_descriptions_seen_in_issues.json").read_text())
-    standin.fail(5, error)
-    response = httpx.post(f"{standin.api_url}{TOKEN}/sendMessage", data={"chat_id": 5, "text": "x"})
+    telegram_standin.fail(5, error)
+    response = httpx.post(f"{telegram_standin.api_url}{BOT_TOKEN}/sendMessage", data={"chat_id": 5, "text": "x"})
     assert response.status_code == code
     assert response.json() == {"ok": False, "error_code": code, "description": description}
     if error == "blocked":
@@ -82,8 +82,8 @@ def test_failure_modes_use_telegrams_descriptions(standin, error, code, descript
             {"error_code": s["error_code"], "description": s["description"]} for s in seen]
 
 
-def test_bad_markup_and_bad_chat_ids_are_rejected_as_telegram_does(standin):
-    url = f"{standin.api_url}{TOKEN}/sendMessage"
+def test_bad_markup_and_bad_chat_ids_are_rejected_as_telegram_does(telegram_standin):
+    url = f"{telegram_standin.api_url}{BOT_TOKEN}/sendMessage"
     unclosed = httpx.post(url, data={"chat_id": 1, "text": "a <b>b", "parse_mode": "HTML"}).json()
     assert unclosed["description"] == (
         "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 2")
@@ -93,7 +93,7 @@ def test_bad_markup_and_bad_chat_ids_are_rejected_as_telegram_does(standin):
         "Bad Request: chat not found")
     assert httpx.post(url, data={"chat_id": 3, "text": "x" * 4097}).json()["description"] == (
         "Bad Request: message is too long")
-    assert httpx.post(f"{standin.api_url}bad-token/getMe").status_code == 404
+    assert httpx.post(f"{telegram_standin.api_url}bad-token/getMe").status_code == 404
 
 
 def test_replay_dir_takes_error_bodies_from_the_captures(tmp_path):

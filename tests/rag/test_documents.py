@@ -8,8 +8,8 @@ import pytest
 
 from impressox_pipelines.rag.documents import DocumentSkipped, discover_files, load_document
 from impressox_pipelines.rag.library import collect_documents
-from tests.conftest import require_fixture
-from tests.rag.conftest import minimal_pdf
+from tests.helpers.paths import require_fixture
+from tests.helpers.rag import minimal_pdf
 
 
 def write(folder: Path, name: str, content: bytes | str) -> Path:

@@ -12,6 +12,7 @@ from impressox_pipelines.rag.chunking import chunk_document, make_splitter
 from impressox_pipelines.rag.docstore import namespace, open_docstore
 from impressox_pipelines.rag.documents import load_document
 from impressox_pipelines.rag.ingest import ingest_nodes
+from impressox_pipelines.rag.keywords import KeywordCorpus
 from impressox_pipelines.rag.retrieval import retrieve
 from impressox_pipelines.rag.store import EmbeddingModelMismatch, open_collection
 
@@ -53,9 +54,10 @@ class KnowledgeBase:
 
     def __init__(self, folder: Path, chroma, redis, model):
         self.folder, self.model = folder, model
-        self.client = chroma.get_client()
+        self.client, self.redis = chroma.get_client(), redis.get_client()
         self.collection = open_collection(self.client, "kb_test", model.name, model.dimension)
-        self.docstore = open_docstore(redis.get_client(), namespace("kb_test"))
+        self.docstore = open_docstore(self.redis, namespace("kb_test"))
+        self.corpus = KeywordCorpus(self.redis, "kb_test")
         self.splitter = make_splitter(model.tokenize, chunk_size=48, chunk_overlap=0)
 
     def nodes(self):
@@ -64,13 +66,14 @@ class KnowledgeBase:
 
     def ingest(self, embed_model=None):
         return ingest_nodes(self.nodes(), collection=self.collection, docstore=self.docstore,
-                            embed_model=embed_model or self.model.embed_model)
+                            embed_model=embed_model or self.model.embed_model, keyword_corpus=self.corpus)
 
     def texts(self) -> set[str]:
         return set(self.collection.get(include=["documents"])["documents"])
 
     def top(self, question: str):
-        return retrieve(question, 1, client=self.client, model=self.model, collections=["kb_test"])[0]
+        return retrieve(question, 1, client=self.client, model=self.model, redis=self.redis,
+                        collections=["kb_test"])[0]
 
 
 @pytest.fixture
@@ -151,3 +154,31 @@ def test_duplicate_node_ids_are_refused(kb):
     with pytest.raises(ValueError, match="unique"):
         ingest_nodes([*nodes, nodes[0]], collection=kb.collection, docstore=kb.docstore,
                      embed_model=kb.model.embed_model)
+
+
+def test_the_keyword_corpus_follows_the_collection_and_costs_nothing_when_unchanged(kb):
+    kb.ingest()
+    ids = set(kb.collection.get(include=[])["ids"])
+    assert kb.corpus.ids() == ids
+    version = kb.corpus.version()
+    kb.ingest()
+    assert kb.corpus.version() == version  # nothing tokenized or written for unchanged records
+
+    path = kb.folder / "staking.md"
+    path.write_text(path.read_text().replace("32 ETH", "16 ETH"))
+    (kb.folder / "gas.md").unlink()
+    kb.ingest()
+    assert kb.corpus.version() != version and kb.corpus.ids() == set(kb.collection.get(include=[])["ids"])
+    tokens = {node_id: set(tokens) for node_id, tokens in zip(*kb.corpus.load(), strict=True)}
+    assert any("16" in t for t in tokens.values()) and not any("32" in t for t in tokens.values())
+    assert not any("gwei" in t for t in tokens.values())
+
+
+def test_a_lost_keyword_corpus_is_rebuilt_from_the_text_chroma_stores(kb):
+    kb.ingest()
+    expected = kb.corpus.load()
+    kb.redis.delete(kb.corpus.tokens_key)  # e.g. a collection filled before keyword retrieval existed
+    report = kb.ingest()
+    assert report.embedded == 0 and report.repaired == len(expected[0])
+    assert kb.corpus.load() == expected
+    assert kb.top("gwei").title == "Gas"

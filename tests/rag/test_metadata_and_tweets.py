@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from impressox_pipelines.rag.metadata import sanitize_collection_name, sanitize_metadata
+from impressox_pipelines.rag.metadata import (
+    InvalidCollectionName,
+    check_collection_name,
+    replacement,
+    sanitize_metadata,
+)
+from impressox_pipelines.rag.store import open_collection
 from impressox_pipelines.rag.tweets import skip_reason, tweet_nodes
-from tests.rag.conftest import tweet_doc
+from tests.helpers.rag import tweet_doc
 
 
 def test_metadata_has_no_none_flat_lists_and_iso_plus_epoch_times():
@@ -24,22 +29,59 @@ def test_metadata_has_no_none_flat_lists_and_iso_plus_epoch_times():
     }
 
 
-CHROMA_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
-
-
 @pytest.mark.parametrize(
-    "name", ["impressox documents!", "..a..b..", "x", "__tweets__/2024", "10.0.0.1", "é" * 3 + "kb", "n" * 600]
+    ("name", "problem"),
+    [
+        ("impressox documents!", "contains ' ', '!'"),
+        ("..a..b..", "start and end with a letter or digit"),
+        ("a..b", "contains '..'"),
+        ("x", "has 1 characters"),
+        ("", "has no letter or digit"),
+        ("!!!", "has no letter or digit"),
+        ("n" * 513, "has 513 characters"),
+        ("__tweets__", "start and end"),
+        ("10.0.0.1", "IPv4"),
+        ("ééékb", "contains 'é'"),
+    ],
 )
-def test_collection_names_follow_chromas_rules(name):
-    cleaned = sanitize_collection_name(name)
-    assert CHROMA_NAME.match(cleaned) and ".." not in cleaned
-    assert not re.match(r"^\d{1,3}(\.\d{1,3}){3}$", cleaned)
-    assert sanitize_collection_name(cleaned) == cleaned
+def test_invalid_collection_names_are_refused_with_the_rule_they_break(name, problem):
+    with pytest.raises(InvalidCollectionName, match="collection name") as excinfo:
+        check_collection_name(name)
+    assert problem in str(excinfo.value)
 
 
-def test_a_name_without_letters_is_refused():
-    with pytest.raises(ValueError):
-        sanitize_collection_name("!!!")
+def test_valid_collection_names_are_kept_as_they_are_even_at_chromas_limit():
+    for name in ("impressox_documents", "kb-1.v2", "abc", "a" * 511 + "b"):
+        assert check_collection_name(name) == name
+
+
+def test_two_long_names_sharing_a_prefix_are_never_cut_into_one(chroma):
+    client = chroma.get_client()
+    first, second = "k" * 511 + "1", "k" * 511 + "2"
+    assert open_collection(client, first, "m", 3).name == first
+    assert open_collection(client, second, "m", 3).name == second
+    with pytest.raises(InvalidCollectionName):
+        open_collection(client, "k" * 600, "m", 3)
+    assert len({c.name for c in client.list_collections()}) == 2
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_naming_the_key(value):
+    with pytest.raises(ValueError, match="'view_count' is .*only finite numbers"):
+        sanitize_metadata({"kind": "tweet", "view_count": value})
+
+
+def test_a_tweet_with_a_non_finite_count_is_skipped_with_the_reason():
+    nodes, _, skipped = tweet_nodes([tweet_doc("1", "Airdrop claim opens Monday", view_count=float("nan")),
+                                     tweet_doc("2", "Airdrop claim closes Friday")])
+    assert [n.node_id for n in nodes] == ["2"]
+    assert "'view_count' is nan" in skipped[0].reason
+
+
+def test_a_replacement_write_deletes_the_keys_the_new_metadata_lacks():
+    assert replacement({"lang": "en", "hashtags": "arb", "kind": "tweet"}, {"kind": "tweet"}) == {
+        "lang": None, "hashtags": None, "kind": "tweet"}
+    assert replacement(None, {"kind": "tweet"}) == {"kind": "tweet"}
 
 
 @pytest.mark.parametrize(
@@ -78,3 +120,39 @@ def test_one_node_per_tweet_with_its_id_and_volatile_counts_apart():
     # Engagement moves on every re-scrape; the text does not: the hash (what decides a re-embed) ignores counts.
     again, _, _ = tweet_nodes([{**docs[0], "like_count": 500}])
     assert again[0].hash == nodes[0].hash
+
+
+def _chunk(source: str, text: str):
+    from impressox_pipelines.rag.retrieval import RetrievedChunk
+
+    return RetrievedChunk(id=f"{source}#0", text=text, score=0.0, source=source, title="", collection="c")
+
+
+def test_the_golden_check_counts_a_hit_only_for_the_answering_passage():
+    from impressox_pipelines.rag.golden import GoldenQuestion, evaluate
+
+    question = GoldenQuestion("When was the snapshot?", ("docs/airdrop.md",), "block  58642080")
+    ranked = [_chunk("/kb/docs/airdrop.md", "The airdrop rewards early users."),  # right document, wrong passage
+              _chunk("/kb/docs/other.md", "Snapshot at block 58642080."),  # right words, wrong document
+              _chunk("/kb/docs/airdrop.md", "The snapshot was taken at Block\n58642080 on Arbitrum One.")]
+    evaluation = evaluate([question], lambda q, k: ranked[:k], ["/kb/docs/airdrop.md"], k=3)
+    assert [(r.hit, r.rank) for r in evaluation.results] == [(True, 3)] and evaluation.mrr == pytest.approx(1 / 3)
+    assert evaluate([question], lambda q, k: ranked[:k], ["/kb/docs/airdrop.md"], k=2).hit_rate == 0.0
+    assert evaluate([question], lambda q, k: ranked, ["/kb/docs/else.md"]).not_applicable == 1
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("- {question: 'Q?', sources: [a.md]}", "needs a question, sources and a phrase"),
+        ("- {question: 'Q?', sources: [a.md], phrase: 58642080}", "must be a string"),
+        ("- {question: 'Q?', sources: [a.md], phrase: 0x0a4b86}", "must be a string"),
+    ],
+)
+def test_golden_entries_without_a_string_phrase_are_refused(tmp_path, entry, message):
+    from impressox_pipelines.rag.golden import load_golden_questions
+
+    path = tmp_path / "golden.yaml"
+    path.write_text(entry + "\n")
+    with pytest.raises(ValueError, match=message):
+        load_golden_questions(path)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from impressox_pipelines.x.parser import parse_body, parse_payload
-from tests.conftest import require_fixture
+from tests.helpers.paths import require_fixture
 
 
 @pytest.fixture(scope="module")

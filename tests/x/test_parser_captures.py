@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from impressox_pipelines.x.parser import parse_body
-from tests.conftest import fixtures_root, require_fixture
+from tests.helpers.paths import fixtures_root, require_fixture
 
 
 def parse(*parts: str):

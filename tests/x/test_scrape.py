@@ -19,7 +19,7 @@ from impressox_pipelines.x.browser import BrowserBackend
 from impressox_pipelines.x.graphql import day_query
 from impressox_pipelines.x.scrape import BackendUnavailable, Page, PageRequest, scrape
 from impressox_pipelines.x.targets import ScrapeTarget
-from tests.x.conftest import GOOD
+from tests.helpers.x import GOOD
 
 DAY = date(2026, 3, 14)
 QUERY = day_query("airdrop", DAY)
@@ -95,7 +95,8 @@ def test_rotation_past_expired_suspended_and_rate_limited_accounts_through_chrom
     got = Collector()
     outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, browser, got, log=logs.append)
     assert outcome.complete and outcome.tweets > 20
-    assert (outcome.reasons["account_expired"], outcome.reasons["account_suspended"],
+    # x.com shows an expired session its login wall: no GraphQL call is made at all.
+    assert (outcome.reasons["page_login_wall"], outcome.reasons["account_suspended"],
             outcome.reasons["rate_limited"]) == (1, 1, 1)
     state = {d["_id"]: d for d in pool.state()}
     assert state["a_expired"]["status"] == "expired" and state["b_suspended"]["status"] == "suspended"
@@ -192,20 +193,17 @@ class ScriptedBackend:
 
 
 def test_unreadable_bodies_are_logged_and_skipped(pool_factory, standin_factory):
-    import httpx
-
-    from impressox_pipelines.x.graphql import auth_headers, graphql_path, request_params, search_variables
-
     server = standin_factory()
-    response = httpx.get(server.url + graphql_path("SearchTimeline"), params=request_params(search_variables(QUERY)),
-                         cookies={"auth_token": GOOD.auth_token, "ct0": GOOD.ct0}, headers=auth_headers(GOOD.ct0))
-    good = Page("SearchTimeline", str(response.url), 200, response.content, dict(response.headers), "e_good")
-    unreadable = Page("SearchTimeline", str(response.url), 200, None, {}, "e_good",
+    pool = pool_factory([GOOD])
+    good = next(ApiBackend(server.url).pages(pool.acquire("SearchTimeline"), PageRequest("SearchTimeline",
+                                                                                         raw_query=QUERY)))
+    assert good.status == 200
+    unreadable = Page("SearchTimeline", good.url, 200, None, {}, "e_good",
                       read_error="Response body is unavailable for redirect responses")
     logs: list[str] = []
     got = Collector()
-    outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool_factory([GOOD]),
-                     ScriptedBackend([unreadable, good]), got, log=logs.append)
+    outcome = scrape(PageRequest("SearchTimeline", raw_query=QUERY), pool, ScriptedBackend([unreadable, good]), got,
+                     log=logs.append)
     assert outcome.reasons["unreadable_body"] == 1 and outcome.pages == 1 and outcome.tweets > 0
     assert any("could not be read" in line for line in logs)
 
