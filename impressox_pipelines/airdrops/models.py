@@ -49,6 +49,35 @@ class Assessment:
     scam_probability: float | None = None  # the scam text model's, when one is used
     skipped: str | None = None  # why it is not a candidate ("empty text", "no keyword matched", ...)
 
+    def decision_document(self) -> dict[str, Any]:
+        """What was decided about this tweet, as stored in an opportunity's `source_decisions`: `tweet_id`,
+        `author_handle`, `root_tweet_id`, `keywords`, `score` (0-100), `reasons`, `scam_risk`, `scam_reasons`,
+        `scam_flag`, `scam_probability` (None without a model)."""
+        return {
+            "tweet_id": self.tweet_id, "author_handle": self.author_handle, "root_tweet_id": self.root_tweet_id,
+            "keywords": list(self.keywords), "score": self.score,
+            "reasons": [r.to_document() for r in self.reasons],
+            "scam_risk": self.scam_risk, "scam_reasons": [r.to_document() for r in self.scam_reasons],
+            "scam_flag": self.scam_flag, "scam_probability": self.scam_probability,
+        }
+
+    @classmethod
+    def from_decision(cls, doc: dict[str, Any], text: str = "") -> Assessment:
+        """The assessment a `decision_document` recorded (links, cashtags and dedup keys are not kept).
+
+        Raises `KeyError`/`TypeError`/`ValueError` on a document of another shape.
+        """
+        return cls(
+            tweet_id=str(doc["tweet_id"]), author_handle=doc.get("author_handle") or "", created_at=None,
+            text=text, keywords=list(doc.get("keywords") or []), score=float(doc["score"]),
+            reasons=[Reason.from_document(r) for r in doc.get("reasons") or []],
+            scam_risk=float(doc["scam_risk"]),
+            scam_reasons=[Reason.from_document(r) for r in doc.get("scam_reasons") or []],
+            scam_flag=bool(doc["scam_flag"]), links=[], cashtags=[],
+            root_tweet_id=str(doc.get("root_tweet_id") or doc["tweet_id"]), dedup_keys=[],
+            scam_probability=doc.get("scam_probability"),
+        )
+
     @property
     def is_candidate(self) -> bool:
         return bool(self.keywords)
@@ -110,6 +139,7 @@ class Opportunity:
             "links": sorted({k for s in self.sources for k in s.links}),
             "cashtags": sorted({c for s in self.sources for c in s.cashtags}),
             "source_tweet_ids": self.source_tweet_ids,
+            "source_decisions": [s.decision_document() for s in self.sources],
             "first_seen_at": min((s.created_at for s in self.sources if s.created_at), default=None),
         }
 

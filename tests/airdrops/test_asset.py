@@ -195,21 +195,22 @@ def test_demo_summary_names_the_top_opportunities(mongo, redis_resource, day_of_
 
 @pytest.mark.skipif(bool(os.environ.get("IMPRESSOX_TEST_MONGODB_URI")),
                     reason="the CLI reads the embedded store of IMPRESSOX_DATA_DIR, not the test server")
-def test_explain_prints_the_score_and_every_reason(mongo, day_of_tweets):
+def test_explain_reassess_prints_the_score_and_every_reason(mongo, day_of_tweets):
     from impressox_pipelines.cli import app
 
     runner = CliRunner()
-    scam = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id])
+    scam = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--reassess"])
     assert scam.exit_code == 0, scam.output
     assert "FLAGGED as scam risk" in scam.output and "scam text model probability: " in scam.output
     for signal in ("impersonation", "lookalike_link", "wallet_connect_request", "urgency_bait", "airdrop_language"):
         assert signal in scam.output
-    quote = runner.invoke(app, ["airdrops", "explain", day_of_tweets["quote"].id])
+    quote = runner.invoke(app, ["airdrops", "explain", day_of_tweets["quote"].id, "--reassess"])
     assert "read with the original tweet" in quote.output and "quoted_original" in quote.output
     missing = runner.invoke(app, ["airdrops", "explain", "12345"])
-    assert missing.exit_code == 1 and "is not in MongoDB" in missing.output
+    assert missing.exit_code == 1 and "not found in MongoDB" in missing.output
     rules_only = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--scam-model-file", "none"])
-    assert "FLAGGED as scam risk" in rules_only.output and "scam text model" not in rules_only.output
+    assert "FLAGGED as scam risk" in rules_only.output and "scam text model probability" not in rules_only.output
+    assert "scam text model: none (rules only)" in rules_only.output
     bad_model = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--scam-model-file", "/nope"])
     assert bad_model.exit_code == 2 and "cannot read scam model /nope" in bad_model.output
 
