@@ -208,9 +208,16 @@ def backtest_command(
         typer.echo(f"no {interval} candles of {rule.pair} stored between {first_day} and {last_day}; "
                    f"materialize price_candles for those days first", err=True)
         raise typer.Exit(1)
+    from impressox_pipelines.market.rules import Kind
+
     result = backtest(rule, closes)
     typer.echo(f"{rule.id}: {rule.describe()} over {result.observations} {interval} closes")
     for fire in result.fires:
-        change = f" ({fire.change_pct:+.3f}%)" if fire.change_pct is not None else ""
+        # Signed (a fall is negative), against what the rule compared the price with.
+        change = ""
+        if fire.change_pct is not None:
+            since = ("since the previous close" if rule.kind != Kind.PCT_CHANGE
+                     else "from the window's low" if fire.change_pct >= 0 else "from the window's high")
+            change = f" ({fire.change_pct:+.3f}% {since})"
         typer.echo(f"  fire #{fire.seq} at {fire.at:%Y-%m-%d %H:%M} UTC: {fire.price}{change}")
     typer.echo(f"{len(result.fires)} fire(s); final state {result.final_state.status}")

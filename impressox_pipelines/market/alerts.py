@@ -24,7 +24,6 @@ from impressox_pipelines.events.outbox import enqueue_notification
 from impressox_pipelines.market.index import Trigger
 from impressox_pipelines.market.rules import Kind, Rule
 
-
 # Stored with every alert: raise it when the state machine's firing or re-arming conditions change.
 ENGINE_VERSION = "2026.12.1"
 
