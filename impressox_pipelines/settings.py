@@ -96,7 +96,9 @@ def require_production_environment() -> None:
         return
     missing = missing_production_variables()
     if missing:
+        # The first line names them all: a one-line report (doctor, a log line) keeps only that line.
+        names = ", ".join(var.name for var in missing)
         lines = "\n".join(f"  - {var.name}: {var.description} ({var.service})" for var in missing)
         raise ConfigurationError(
-            f"{ENV_MODE}=prod refuses embedded defaults, but {len(missing)} variable(s) are unset:\n{lines}"
+            f"{ENV_MODE}=prod refuses embedded defaults, but {len(missing)} variable(s) are unset: {names}\n{lines}"
         )
