@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# The tests materialize partitions of the captures' own days (2017 candles, 2024 tweets): the daily
+# partitions start early enough for them. Set before any test imports the package's assets.
+os.environ.setdefault("IMPRESSOX_PARTITIONS_START", "2017-01-01")
+
 # Imported by tests/x, tests/rag, tests/notify, tests/e2e and tests/foundation from here; new code imports
 # them from tests.helpers.paths.
 from tests.helpers.clock import ManualClock
