@@ -79,6 +79,11 @@ class Assessment:
         )
 
     @property
+    def uncapped_score(self) -> float:
+        """The sum of the reasons' points before the 0-100 cap: it orders tweets that both reach 100."""
+        return round(sum(r.weight for r in self.reasons), 1)
+
+    @property
     def is_candidate(self) -> bool:
         return bool(self.keywords)
 
@@ -110,6 +115,15 @@ class Opportunity:
         return self.primary.score
 
     @property
+    def uncapped_score(self) -> float:
+        return self.primary.uncapped_score
+
+    @property
+    def rank_key(self) -> tuple[float, float]:
+        """Best first: the score, then the points beyond the cap (so results at 100 are not tied)."""
+        return (-self.score, -self.uncapped_score)
+
+    @property
     def source_tweet_ids(self) -> list[str]:
         return sorted({s.tweet_id for s in self.sources}, key=lambda i: (len(i), i))
 
@@ -126,6 +140,7 @@ class Opportunity:
             "partition_date": partition_date,
             "status": "scam_risk" if self.scam_flag else "opportunity",
             "score": self.score,
+            "uncapped_score": self.uncapped_score,
             "reasons": [r.to_document() for r in primary.reasons],
             "scam_flag": self.scam_flag,
             "scam_risk": self.scam_risk,

@@ -204,7 +204,7 @@ def airdrop_opportunities(
         scam_signals.update(r.signal for o in flagged for r in o.scam_reasons if r.weight > 0)
         clean += day_clean
         context.log.info(f"{day}: {len(tweets)} tweets, {len(day_clean)} opportunities, {len(flagged)} flagged")
-    clean.sort(key=lambda o: -o.score)
+    clean.sort(key=lambda o: o.rank_key)
     return dg.MaterializeResult(metadata={
         "tweets_read": totals["tweets_read"],
         "unreadable_documents": sum(unreadable.values()),

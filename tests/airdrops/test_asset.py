@@ -83,7 +83,7 @@ def test_partition_becomes_opportunities_with_reasons_and_sources(mongo, redis_r
     assert meta["skipped"] == {"no keyword matched": 1, "no letters or digits (emoji/symbols only)": 1}
     assert meta["opportunities"] == 2  # $ARB (3 sources) and the quote of yesterday's $JUP post
     assert meta["scam_flagged_opportunities"] == 1 and meta["scam_flagged_tweets"] == 2
-    assert "| score | opportunity |" in meta["top_opportunities"]
+    assert "| score (0-100) | opportunity |" in meta["top_opportunities"]
     assert "$ARB airdrop — @arbitrum" in meta["top_opportunities"]
 
     stored = list(mongo.get_database()[OPPORTUNITIES_COLLECTION].find({"partition_date": PARTITION}))
@@ -184,11 +184,14 @@ def test_keywords_file_issues_are_shown_and_the_rest_is_used(mongo, redis_resour
 def test_demo_summary_names_the_top_opportunities(mongo, redis_resource, day_of_tweets):
     run(mongo, redis_resource)
     lines = airdrops_summary(dg.Definitions(resources={"mongo": mongo}), PARTITION)
-    assert lines[0] == f"airdrop opportunities ({PARTITION}): 2, scam-flagged: 1"
-    assert len(lines) == 4  # the count, the two clean opportunities (top three at most), the riskiest flag
+    assert lines[0].startswith(f"airdrop decisions ({PARTITION}), two separate sets of tweet groups: 2 "
+                               f"opportunities (clean, may be sent) and 1 scam-flagged (never sent)")
+    # the counts, then the two clean opportunities (top three at most) and the riskiest flag, each followed
+    # by the command that explains it
+    assert len(lines) == 7 and all("airdrops explain" in line for line in lines[2::2])
     arb = next(line for line in lines[1:] if "$ARB airdrop — @arbitrum" in line)
-    assert "target_account" in arb and "airdrop_language" in arb
-    flagged = lines[3]
+    assert "target_account" in arb and "airdrop_language" in arb and "/100" in arb
+    flagged = lines[5]
     assert flagged.startswith("  flagged, e.g. @") and ": risk " in flagged
     assert "impersonation" in flagged and ", text model p=" in flagged
 
