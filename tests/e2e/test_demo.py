@@ -98,3 +98,26 @@ def test_demo_summary_has_real_counts_and_every_printed_id_is_found_by_its_comma
         event = instance.get_latest_materialization_event(dg.AssetKey("airdrop_opportunities"))
         metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     assert (metadata["opportunities"], metadata["scam_flagged_opportunities"]) == tuple(map(int, counts.groups()))
+
+
+def test_the_runs_warnings_are_printed_once_grouped():
+    import dagster as dg
+
+    from impressox_pipelines.demo import run_warnings, warning_lines
+
+    @dg.op
+    def fetch_candles(context):
+        for _ in range(3):
+            context.log.warning("no klines in the window")
+        context.log.warning("HTTP 404 from http://127.0.0.1/api/v3/klines")
+
+    @dg.job
+    def noisy_job():
+        fetch_candles()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = noisy_job.execute_in_process(instance=instance)
+        lines = warning_lines(run_warnings(instance, [result.run_id]))
+    assert lines == ["Warnings logged by the runs (4, 2 distinct):",
+                     "  fetch_candles: 3× no klines in the window",
+                     "  fetch_candles: HTTP 404 from http://127.0.0.1/api/v3/klines"]
