@@ -101,7 +101,7 @@ def provenance_lines(provenance: dict[str, Any] | None) -> list[str]:
 def decision_lines(decision: StoredDecision) -> list[str]:
     """The stored decision about one tweet, its reasons and its provenance, for `explain`."""
     doc = decision.document
-    status = "flagged as scam risk" if doc.get("scam_flag") else "airdrop opportunity"
+    status = "the scam-flagged group" if doc.get("scam_flag") else "the airdrop opportunity"
     lines = [f"stored decision of {doc.get('partition_date')} (MongoDB `airdrop_opportunities` _id {doc.get('_id')}):"
              f" part of {status} {doc.get('opportunity_id')} \"{doc.get('title', '')}\", "
              f"{len(doc.get('source_tweet_ids') or [])} tweet(s), primary tweet {doc.get('primary_tweet_id')}"]

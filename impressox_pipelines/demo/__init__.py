@@ -140,6 +140,26 @@ def tick_sensor(defs: dg.Definitions, instance: dg.DagsterInstance, sensor_name:
     return results
 
 
+# What an asset stored, by its materialization metadata: a step whose asset stored nothing says so and why,
+# instead of a bare "[ok]".
+STORED_METADATA = {"price_candles": ("candles_inserted", "candles_changed", "candles_unchanged")}
+
+
+def stored_nothing(result: dg.ExecuteInProcessResult) -> list[str]:
+    """"price_candles (BTC/USD 2026-12-03: no klines in the window)" for each asset of the run that stored
+    nothing, with the first note its metadata gives as the reason."""
+    empty = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        name = materialization.asset_key.to_user_string()
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        keys = STORED_METADATA.get(name)
+        if keys and not sum(int(metadata.get(k) or 0) for k in keys):
+            notes = metadata.get("notes") or []
+            empty.append(f"{name} ({notes[0]})" if notes else name)
+    return empty
+
+
 def run_warnings(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> Counter:
     """The warnings the runs logged, counted by (step, message): each distinct one is printed once."""
     counts: Counter = Counter()
@@ -204,7 +224,9 @@ def run_demo(replay_dir: Path | None = None) -> int:
             run_ids.append(result.run_id)
             status = "ok" if result.success else "FAILED"
             failures += 0 if result.success else 1
-            print(f"  [{status}] {step.job_name}: {step.description} ({time.monotonic() - started:.1f} s)")
+            empty = stored_nothing(result)
+            note = f"; stored nothing: {', '.join(empty)}" if empty else ""
+            print(f"  [{status}] {step.job_name}: {step.description} ({time.monotonic() - started:.1f} s){note}")
         print("\nSummary")
         for summarize in SUMMARIES:
             for line in summarize(defs):

@@ -23,6 +23,7 @@ from impressox_pipelines.stores import (
     OPPORTUNITIES_COLLECTION,
     PREFERENCES_COLLECTION,
     PRICE_ALERTS_COLLECTION,
+    PRICE_CANDLES_COLLECTION,
     TWEET_VECTORS_COLLECTION,
     TWEETS_COLLECTION,
 )
@@ -55,9 +56,13 @@ def market_summary(defs: dg.Definitions) -> list[str]:
     index = RuleIndex(client)
     rule_ids = index.rule_ids()
     evaluated = index.stats().get("rules_evaluated", 0)
-    alerts = resources["mongo"].get_database()[PRICE_ALERTS_COLLECTION]
+    db = resources["mongo"].get_database()
+    alerts = db[PRICE_ALERTS_COLLECTION]
     fired = sorted({d["rule_id"] for d in alerts.find({}, {"rule_id": 1})})
-    return [f"price snapshots: {len(latest)} symbols; price rules: {len(rule_ids)} ({', '.join(rule_ids)}), "
+    candles = db[PRICE_CANDLES_COLLECTION].count_documents({})
+    return [f"price candles stored: {candles}" + ("" if candles else " (none: the sources had no candles for the "
+                                                   "day asked; the warnings below say why)"),
+            f"price snapshots: {len(latest)} symbols; price rules: {len(rule_ids)} ({', '.join(rule_ids)}), "
             f"evaluated {evaluated} times; alerts fired: {alerts.count_documents({})}"
             + (f" (by {', '.join(fired)})" if fired else ""),
             follow("rules", "list")]

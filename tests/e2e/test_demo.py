@@ -15,6 +15,7 @@ import pytest
 from tests.helpers.paths import REPO_ROOT
 
 EXPECTED_LINES = (
+    r"price candles stored: (\d+)",
     r"tweets scraped and stored: (\d+) \((\d+) in the partition of",
     r"price snapshots: (\d+) symbols; price rules: (\d+) \(.+\), evaluated (\d+) times; alerts fired: (\d+)",
     r"airdrop decisions \(\d{4}-\d\d-\d\d\), two separate sets of tweet groups: (\d+) opportunities \(clean, may be "
@@ -121,3 +122,18 @@ def test_the_runs_warnings_are_printed_once_grouped():
     assert lines == ["Warnings logged by the runs (4, 2 distinct):",
                      "  fetch_candles: 3× no klines in the window",
                      "  fetch_candles: HTTP 404 from http://127.0.0.1/api/v3/klines"]
+
+
+def test_a_step_whose_asset_stored_nothing_says_so_with_the_reason():
+    import dagster as dg
+
+    from impressox_pipelines.demo import stored_nothing
+
+    @dg.asset(name="price_candles")
+    def no_candles():
+        return dg.MaterializeResult(metadata={
+            "candles_inserted": 0, "candles_changed": 0, "candles_unchanged": 0,
+            "notes": dg.MetadataValue.json(["BTC/USD 2026-12-03: binance BTCUSDT: no klines in the window"])})
+
+    result = dg.materialize([no_candles])
+    assert stored_nothing(result) == ["price_candles (BTC/USD 2026-12-03: binance BTCUSDT: no klines in the window)"]
