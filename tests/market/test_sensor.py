@@ -197,5 +197,8 @@ def test_the_demo_job_seeds_rules_and_ticks_them(prices, mongo, redis_resource):
     alerts = mongo.get_database()[PRICE_ALERTS_COLLECTION].count_documents({})
     assert alerts == summary["alerts_fired"]
     assert redis_resource.get_client().xlen(NOTIFICATIONS_STREAM) == alerts
-    [line] = market_summary(dg.Definitions(resources=resources))
-    assert line.startswith("price snapshots: 5 symbols, rules evaluated: ") and line.endswith(f"alerts fired: {alerts}")
+    candles, line, follow = market_summary(dg.Definitions(resources=resources))
+    assert candles.startswith("price candles stored: 0 (none: ")  # this job stores no candles
+    assert line.startswith("price snapshots: 5 symbols; price rules: 9 (demo-btc-usd-above, ")
+    assert f"alerts fired: {alerts}" in line
+    assert follow.startswith("→ IMPRESSOX_DATA_DIR=") and follow.endswith("impressox rules list")
