@@ -208,9 +208,9 @@ def run_demo(replay_dir: Path | None = None) -> int:
         runs = tick_sensor(defs, instance, "redis_event_sensor")
         run_ids = [run.run_id for run in runs]
         failures += sum(not run.success for run in runs)
-        print(f"  [{'ok' if all(r.success for r in runs) else 'FAILED'}] redis_event_sensor: backend event "
-              f"{entry_id} (subscribe chat {DEMO_CHAT_ID}) → {len(runs)} run(s) "
-              f"({time.monotonic() - started:.1f} s)")
+        print(f"  [{'ok' if all(r.success for r in runs) else 'FAILED'}] redis_event_sensor: the backend event "
+              f"preferences.updated subscribing chat {DEMO_CHAT_ID} (Redis stream entry {entry_id}) → "
+              f"{len(runs)} run(s) applying it ({time.monotonic() - started:.1f} s)")
 
         for step in DEMO_STEPS:
             job = defs.resolve_job_def(step.job_name)
