@@ -173,7 +173,7 @@ def remove(rule_id: str = typer.Argument(..., help="Rule id.")) -> None:
 
     with _stores() as (_, client):
         existed = RuleIndex(client).remove(rule_id)
-    typer.echo(f"{rule_id}: {'removed' if existed else 'not found'}")
+    typer.echo(f"{rule_id}: {'removed' if existed else 'not found in Redis (rule hashes impressox:rule:<id>)'}")
     if not existed:
         raise typer.Exit(1)
 
@@ -201,7 +201,8 @@ def backtest_command(
     with _stores() as (db, client):
         rule, _, problem = RuleIndex(client).get(rule_id)
         if rule is None:
-            typer.echo(f"{rule_id}: {problem}", err=True)
+            typer.echo(f"{rule_id}: " + ("not found in Redis (rule hashes impressox:rule:<id>)" if problem == "missing"
+                                         else problem), err=True)
             raise typer.Exit(1)
         closes = list(stored_closes(db[PRICE_CANDLES_COLLECTION], str(rule.pair), interval, first, last))
     if not closes:
