@@ -5,6 +5,8 @@ resources that `resources.build_resources()` chooses for the settings. Loading i
 load time (`@dg.definitions`), so nothing reads the environment when this module is imported.
 """
 
+import warnings
+
 import dagster as dg
 
 from impressox_pipelines.defs.market import market_definitions
@@ -15,6 +17,11 @@ from impressox_pipelines.defs.social import social_definitions
 from impressox_pipelines.jobs.main import main_job, main_schedule
 from impressox_pipelines.resources import build_resources
 from impressox_pipelines.settings import load_settings
+
+# Dagster itself passes its beta `owners` parameter when it binds each sensor to its jobs (none of our
+# sensors sets owners): a warning about Dagster's own call, in every process that loads the location.
+warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `SensorDefinition.__init__`",
+                        category=dg.BetaWarning)
 
 
 def build_definitions() -> dg.Definitions:

@@ -9,6 +9,7 @@ says whether its variable is set, and resources receive the variable through `da
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     event_batch_size: int = Field(1000, ge=1, le=100_000)
     event_redo_after_s: float = Field(30.0, gt=0)
     event_max_wait_s: float = Field(0.0, ge=0)
+    partitions_start: date = Field(date(2025, 1, 1), description="first day (UTC) of the daily partitions")
 
     @field_validator("env")
     @classmethod
@@ -96,7 +98,9 @@ def require_production_environment() -> None:
         return
     missing = missing_production_variables()
     if missing:
+        # The first line names them all: a one-line report (doctor, a log line) keeps only that line.
+        names = ", ".join(var.name for var in missing)
         lines = "\n".join(f"  - {var.name}: {var.description} ({var.service})" for var in missing)
         raise ConfigurationError(
-            f"{ENV_MODE}=prod refuses embedded defaults, but {len(missing)} variable(s) are unset:\n{lines}"
+            f"{ENV_MODE}=prod refuses embedded defaults, but {len(missing)} variable(s) are unset: {names}\n{lines}"
         )

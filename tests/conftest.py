@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# The tests materialize partitions of the captures' own days (2017 candles, 2024 tweets): the daily
+# partitions start early enough for them. Set before any test imports the package's assets.
+os.environ.setdefault("IMPRESSOX_PARTITIONS_START", "2017-01-01")
+
 from tests.helpers.clock import ManualClock
 from tests.helpers.paths import require_fixture
 

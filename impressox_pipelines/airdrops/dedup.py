@@ -73,7 +73,7 @@ def group(assessments: list[Assessment]) -> list[Opportunity]:
         keys_of.setdefault(root, set()).update(a.dedup_keys)
     opportunities = []
     for root, sources in members.items():
-        sources.sort(key=lambda s: (-s.score, len(s.tweet_id), s.tweet_id))
+        sources.sort(key=lambda s: (-s.score, -s.uncapped_score, len(s.tweet_id), s.tweet_id))
         scam_reasons: dict[tuple[str, str], Reason] = {}
         for source in sources:
             for reason in source.scam_reasons:
@@ -85,5 +85,5 @@ def group(assessments: list[Assessment]) -> list[Opportunity]:
             sources=sources,
             scam_reasons=list(scam_reasons.values()),
         ))
-    opportunities.sort(key=lambda o: (o.scam_flag, -o.score, o.opportunity_id))
+    opportunities.sort(key=lambda o: (o.scam_flag, *o.rank_key, o.opportunity_id))
     return opportunities

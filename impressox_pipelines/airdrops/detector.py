@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from impressox_pipelines.airdrops.keywords import KeywordFile, KeywordSet
 from impressox_pipelines.airdrops.links import BRANDS, extract_links, page_kind, tweet_id_of
@@ -21,6 +21,9 @@ from impressox_pipelines.airdrops.targets import TargetAccounts, TargetAccountsF
 from impressox_pipelines.airdrops.text import fold, has_words, normalize
 from impressox_pipelines.x.models import Tweet
 
+# Stored with every decision: raise it when a rule, a weight or the scoring changes, so a stored decision
+# tells which detector made it (`impressox airdrops explain --reassess` names the change).
+DETECTOR_VERSION = "2026.12.1"
 
 def _text_of(tweet: Tweet | None) -> str:
     if tweet is None or tweet.text is None:
@@ -66,6 +69,27 @@ class AirdropDetector:
     def targets(self) -> TargetAccounts:
         t = self._targets
         return t.current() if isinstance(t, TargetAccountsFile) else t
+
+    def provenance(self) -> dict[str, Any]:
+        """What produces this detector's decisions, as stored beside each of them.
+
+        Shape: `detector_version`; `scam_flag_threshold` and `include_promoted`; `keywords_file`,
+        `target_accounts_file` and `scam_model_file` (paths; None for an in-memory set or no model) with
+        `keywords_sha256`, `target_accounts_sha256`, `scam_model_sha256` (hex sha256 of the bytes read) and
+        `scam_model_threshold` (the probability at which the model flags).
+        """
+        _ = self.keywords, self.targets  # (re)load the files first, so each hash is of the bytes in use
+        model = self.scam_model
+        return {
+            "detector_version": DETECTOR_VERSION,
+            "scam_flag_threshold": self.flag_threshold,
+            "include_promoted": self.include_promoted,
+            **_file_provenance("keywords", self._keywords),
+            **_file_provenance("target_accounts", self._targets),
+            "scam_model_file": model.file if model is not None else None,
+            "scam_model_sha256": model.sha256 if model is not None else None,
+            "scam_model_threshold": model.threshold if model is not None else None,
+        }
 
     def brands(self, targets: TargetAccounts) -> frozenset[str]:
         """Known brands plus the letters of each target handle ("JupiterExchange" → "jupiterexchange")."""
@@ -138,6 +162,13 @@ class AirdropDetector:
             dedup_keys=_dedup_keys(tweet, root, links),
             skipped=None if keywords else "no keyword matched",
         )
+
+
+def _file_provenance(name: str, source: object) -> dict[str, str | None]:
+    """`<name>_file` and `<name>_sha256` of a reloading list file; None for a set built in memory."""
+    if isinstance(source, KeywordFile | TargetAccountsFile):
+        return {f"{name}_file": str(source.path), f"{name}_sha256": source.sha256}
+    return {f"{name}_file": None, f"{name}_sha256": None}
 
 
 _RT_PREFIX = re.compile(r"\ART @(\w{1,15}):")

@@ -10,6 +10,7 @@ except the file being absent or unreadable.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class ReloadingListFile(Generic[T]):
         self._build = build
         self._stamp: tuple[int, int] | None = None
         self._value: T | None = None
+        self.sha256: str | None = None  # hex digest of the bytes the current value was built from
         self.reloads = 0
         self.read_error: str | None = None
         self.current()
@@ -104,6 +106,7 @@ class ReloadingListFile(Generic[T]):
             if stamp != self._stamp or self._value is None:
                 stamp, raw = self._read()
                 self._value = self._build(raw)
+                self.sha256 = hashlib.sha256(raw).hexdigest()
                 self._stamp = stamp
                 self.reloads += 1
             self.read_error = None

@@ -49,6 +49,40 @@ class Assessment:
     scam_probability: float | None = None  # the scam text model's, when one is used
     skipped: str | None = None  # why it is not a candidate ("empty text", "no keyword matched", ...)
 
+    def decision_document(self) -> dict[str, Any]:
+        """What was decided about this tweet, as stored in an opportunity's `source_decisions`: `tweet_id`,
+        `author_handle`, `root_tweet_id`, `keywords`, `score` (0-100), `reasons`, `scam_risk`, `scam_reasons`,
+        `scam_flag`, `scam_probability` (None without a model)."""
+        return {
+            "tweet_id": self.tweet_id, "author_handle": self.author_handle, "root_tweet_id": self.root_tweet_id,
+            "keywords": list(self.keywords), "score": self.score,
+            "reasons": [r.to_document() for r in self.reasons],
+            "scam_risk": self.scam_risk, "scam_reasons": [r.to_document() for r in self.scam_reasons],
+            "scam_flag": self.scam_flag, "scam_probability": self.scam_probability,
+        }
+
+    @classmethod
+    def from_decision(cls, doc: dict[str, Any], text: str = "") -> Assessment:
+        """The assessment a `decision_document` recorded (links, cashtags and dedup keys are not kept).
+
+        Raises `KeyError`/`TypeError`/`ValueError` on a document of another shape.
+        """
+        return cls(
+            tweet_id=str(doc["tweet_id"]), author_handle=doc.get("author_handle") or "", created_at=None,
+            text=text, keywords=list(doc.get("keywords") or []), score=float(doc["score"]),
+            reasons=[Reason.from_document(r) for r in doc.get("reasons") or []],
+            scam_risk=float(doc["scam_risk"]),
+            scam_reasons=[Reason.from_document(r) for r in doc.get("scam_reasons") or []],
+            scam_flag=bool(doc["scam_flag"]), links=[], cashtags=[],
+            root_tweet_id=str(doc.get("root_tweet_id") or doc["tweet_id"]), dedup_keys=[],
+            scam_probability=doc.get("scam_probability"),
+        )
+
+    @property
+    def uncapped_score(self) -> float:
+        """The sum of the reasons' points before the 0-100 cap: it orders tweets that both reach 100."""
+        return round(sum(r.weight for r in self.reasons), 1)
+
     @property
     def is_candidate(self) -> bool:
         return bool(self.keywords)
@@ -81,6 +115,15 @@ class Opportunity:
         return self.primary.score
 
     @property
+    def uncapped_score(self) -> float:
+        return self.primary.uncapped_score
+
+    @property
+    def rank_key(self) -> tuple[float, float]:
+        """Best first: the score, then the points beyond the cap (so results at 100 are not tied)."""
+        return (-self.score, -self.uncapped_score)
+
+    @property
     def source_tweet_ids(self) -> list[str]:
         return sorted({s.tweet_id for s in self.sources}, key=lambda i: (len(i), i))
 
@@ -97,6 +140,7 @@ class Opportunity:
             "partition_date": partition_date,
             "status": "scam_risk" if self.scam_flag else "opportunity",
             "score": self.score,
+            "uncapped_score": self.uncapped_score,
             "reasons": [r.to_document() for r in primary.reasons],
             "scam_flag": self.scam_flag,
             "scam_risk": self.scam_risk,
@@ -110,6 +154,7 @@ class Opportunity:
             "links": sorted({k for s in self.sources for k in s.links}),
             "cashtags": sorted({c for s in self.sources for c in s.cashtags}),
             "source_tweet_ids": self.source_tweet_ids,
+            "source_decisions": [s.decision_document() for s in self.sources],
             "first_seen_at": min((s.created_at for s in self.sources if s.created_at), default=None),
         }
 

@@ -15,6 +15,12 @@ def title(opportunity: Opportunity) -> str:
     return f"{ticker}airdrop{author}"
 
 
+def score_text(score: float, uncapped: float | None = None) -> str:
+    """"56/100", or "100/100 (135 points before the cap)" when the cap hid part of the sum."""
+    beyond = f" ({uncapped:g} points before the cap)" if uncapped is not None and uncapped > score else ""
+    return f"{score:g}/100{beyond}"
+
+
 def _cell(text: str, limit: int) -> str:
     flat = " ".join(str(text).split()).replace("|", "/")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -24,11 +30,11 @@ def markdown_table(opportunities: list[Opportunity], limit: int = 10) -> str:
     """The top `limit` opportunities as a markdown table (score, title, sources, top reasons, tweet text)."""
     if not opportunities:
         return "_no airdrop opportunities in this partition_"
-    rows = ["| score | opportunity | sources | top reasons | text |", "|---:|---|---:|---|---|"]
+    rows = ["| score (0-100) | opportunity | sources | top reasons | text |", "|---:|---|---:|---|---|"]
     for opp in opportunities[:limit]:
         top = sorted(opp.primary.reasons, key=lambda r: -r.weight)[:3]
         rows.append(
-            f"| {opp.score:g} | {_cell(title(opp), 40)} | {len(opp.sources)} | "
+            f"| {score_text(opp.score, opp.uncapped_score)} | {_cell(title(opp), 40)} | {len(opp.sources)} | "
             f"{_cell('; '.join(r.signal for r in top), 70)} | {_cell(opp.primary.text, 80)} |"
         )
     return "\n".join(rows)
@@ -69,7 +75,7 @@ def explain_lines(assessment: Assessment, flag_threshold: float) -> list[str]:
         lines.append("keywords: " + ", ".join(a.keywords))
     verdict = ("FLAGGED as scam risk (never sent)" if a.scam_flag
                else "opportunity" if a.is_opportunity else "not an opportunity")
-    lines.append(f"score: {a.score:g} / 100 — {verdict}")
+    lines.append(f"score: {score_text(a.score, a.uncapped_score)} — {verdict}")
     lines += [f"  {r}" for r in a.reasons] or ["  (no opportunity signal)"]
     lines.append(f"scam risk: {a.scam_risk:g} (flagged at {flag_threshold:g})")
     if a.scam_probability is not None:

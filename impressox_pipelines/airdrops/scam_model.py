@@ -15,6 +15,7 @@ The file is plain JSON (vocabulary, idf, coefficients, metadata): no pickle, so 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ class ScamModel:
     intercept: float
     threshold: float = DEFAULT_THRESHOLD
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Where the model was read from and the sha256 of that file's bytes (None for a model built in memory).
+    file: str | None = field(default=None, compare=False)
+    sha256: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not (len(self.vocabulary) == len(self.idf) == len(self.text_weights)):
@@ -141,7 +145,8 @@ class ScamModel:
         finite JSON number), or cannot score a text.
         """
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            raw = Path(path).read_bytes()
+            doc = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError, RecursionError) as exc:
             raise ScamModelError(f"cannot read scam model {path}: {str(exc)[:200]}") from None
         # `True == 1` in Python: the format must be the JSON integer 1.
@@ -160,7 +165,8 @@ class ScamModel:
                         text_weights=_numbers("text_weights", doc["text_weights"]),
                         rule_weights={str(k): _number(f"rule_weights.{k}", v) for k, v in rule_weights.items()},
                         intercept=_number("intercept", doc["intercept"]),
-                        threshold=_number("threshold", doc["threshold"]), metadata=metadata)
+                        threshold=_number("threshold", doc["threshold"]), metadata=metadata,
+                        file=str(path), sha256=hashlib.sha256(raw).hexdigest())
             model.probability("airdrop claim", [])
         except ScamModelError as exc:
             raise ScamModelError(f"{path} is not a usable scam model: {exc}") from None

@@ -79,10 +79,11 @@ def _load_originals(collection: Any, tweets: dict[str, Tweet]) -> dict[str, Twee
     return originals
 
 
-def _store(collection: Any, day: str, opportunities: list[Opportunity], *, remove_stale: bool) -> int:
-    """Replace the partition's opportunities (upsert each, then, if `remove_stale`, drop the ones no longer
-    found); returns how many were dropped."""
-    docs = [{**o.to_document(day), "title": title(o)} for o in opportunities]
+def _store(collection: Any, day: str, opportunities: list[Opportunity], provenance: dict[str, Any], *,
+           remove_stale: bool) -> int:
+    """Replace the partition's opportunities (upsert each, with the `provenance` of the decision, then, if
+    `remove_stale`, drop the ones no longer found); returns how many were dropped."""
+    docs = [{**o.to_document(day), "title": title(o), "provenance": provenance} for o in opportunities]
     if docs:
         collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
     if not remove_stale:
@@ -168,6 +169,8 @@ def airdrop_opportunities(
     clean: list[Opportunity] = []
     # A backfill run covers several days (like `raw_tweets`); each day is read, written and notified alone.
     for day in sorted(context.partition_keys):
+        # What produces the day's decisions (files are re-read when they change), stored with each of them.
+        provenance = {**detector.provenance(), "notify_min_score": config.notify_min_score}
         tweets, bad = _load_tweets(tweets_coll, day)
         unreadable.update(bad)
         originals = _load_originals(tweets_coll, tweets)
@@ -188,7 +191,8 @@ def airdrop_opportunities(
         day_clean = [o for o in opportunities if not o.scam_flag]
         flagged = [o for o in opportunities if o.scam_flag]
         # An opportunity missing because its tweet could not be assessed is not gone: keep stored ones.
-        totals["stale_documents_removed"] += _store(opp_coll, day, opportunities, remove_stale=not failed)
+        totals["stale_documents_removed"] += _store(opp_coll, day, opportunities, provenance,
+                                                    remove_stale=not failed)
         if failed:
             totals["days_kept_stale_documents"] += 1
             context.log.warning(f"{day}: {failed} tweets could not be assessed; stored opportunities kept")
@@ -200,7 +204,7 @@ def airdrop_opportunities(
         scam_signals.update(r.signal for o in flagged for r in o.scam_reasons if r.weight > 0)
         clean += day_clean
         context.log.info(f"{day}: {len(tweets)} tweets, {len(day_clean)} opportunities, {len(flagged)} flagged")
-    clean.sort(key=lambda o: -o.score)
+    clean.sort(key=lambda o: o.rank_key)
     return dg.MaterializeResult(metadata={
         "tweets_read": totals["tweets_read"],
         "unreadable_documents": sum(unreadable.values()),

@@ -6,7 +6,7 @@ import typer
 #   airdrops: `impressox airdrops explain`      core: `impressox demo|dev|standins`
 #   market: `impressox rules add|list|remove|backtest`
 #   notify: `impressox notify …`, `impressox users …`      operations: `impressox doctor`
-#   rag: `impressox rag query|reset`             x: `impressox x parse|accounts`
+#   rag: `impressox rag query|reset`             x: `impressox x parse|accounts|targets`
 from impressox_pipelines.cli import airdrops, core, market, notify, operations, rag, x  # noqa: F401
 from impressox_pipelines.cli.app import app
 

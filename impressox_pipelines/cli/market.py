@@ -173,7 +173,7 @@ def remove(rule_id: str = typer.Argument(..., help="Rule id.")) -> None:
 
     with _stores() as (_, client):
         existed = RuleIndex(client).remove(rule_id)
-    typer.echo(f"{rule_id}: {'removed' if existed else 'not found'}")
+    typer.echo(f"{rule_id}: {'removed' if existed else 'not found in Redis (rule hashes impressox:rule:<id>)'}")
     if not existed:
         raise typer.Exit(1)
 
@@ -201,16 +201,24 @@ def backtest_command(
     with _stores() as (db, client):
         rule, _, problem = RuleIndex(client).get(rule_id)
         if rule is None:
-            typer.echo(f"{rule_id}: {problem}", err=True)
+            typer.echo(f"{rule_id}: " + ("not found in Redis (rule hashes impressox:rule:<id>)" if problem == "missing"
+                                         else problem), err=True)
             raise typer.Exit(1)
         closes = list(stored_closes(db[PRICE_CANDLES_COLLECTION], str(rule.pair), interval, first, last))
     if not closes:
         typer.echo(f"no {interval} candles of {rule.pair} stored between {first_day} and {last_day}; "
                    f"materialize price_candles for those days first", err=True)
         raise typer.Exit(1)
+    from impressox_pipelines.market.rules import Kind
+
     result = backtest(rule, closes)
     typer.echo(f"{rule.id}: {rule.describe()} over {result.observations} {interval} closes")
     for fire in result.fires:
-        change = f" ({fire.change_pct:+.3f}%)" if fire.change_pct is not None else ""
+        # Signed (a fall is negative), against what the rule compared the price with.
+        change = ""
+        if fire.change_pct is not None:
+            since = ("since the previous close" if rule.kind != Kind.PCT_CHANGE
+                     else "from the window's low" if fire.change_pct >= 0 else "from the window's high")
+            change = f" ({fire.change_pct:+.3f}% {since})"
         typer.echo(f"  fire #{fire.seq} at {fire.at:%Y-%m-%d %H:%M} UTC: {fire.price}{change}")
     typer.echo(f"{len(result.fires)} fire(s); final state {result.final_state.status}")

@@ -153,7 +153,7 @@ def show(chat_id: int = typer.Argument(..., help="Telegram chat id.")) -> None:
     with _stores() as (db, _):
         prefs = PreferenceStore(db).get(chat_id)
     if prefs is None:
-        typer.echo(f"no preferences for chat {chat_id}", err=True)
+        typer.echo(f"chat {chat_id} not found in MongoDB `user_preferences`", err=True)
         raise typer.Exit(1)
     typer.echo(_show(prefs))
 

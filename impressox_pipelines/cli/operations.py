@@ -44,10 +44,26 @@ def _summarize(result: Any) -> str:
     return str(result)[:120] if result not in (None, True) else "ok"
 
 
-def _http_urls(resource: Any) -> list[str]:
+# The path each API answers a health check on, by the resource field that holds its base URL; a base URL
+# itself often answers 404 (CoinGecko's `/api/v3`, Binance's host), which must not pass for health.
+HEALTH_PATHS = {"coingecko_url": "/ping", "binance_url": "/api/v3/ping"}
+
+
+def _url_fields(resource: Any) -> list[tuple[str, str]]:
+    """(field name, value) of each http(s) URL in a resource's configuration."""
     fields = getattr(type(resource), "model_fields", {})
-    values = (getattr(resource, name, None) for name in fields)
-    return [v for v in values if isinstance(v, str) and v.startswith(("http://", "https://"))]
+    values = ((name, getattr(resource, name, None)) for name in fields)
+    return [(name, v) for name, v in values if isinstance(v, str) and v.startswith(("http://", "https://"))]
+
+
+def _http_urls(resource: Any) -> list[str]:
+    return [url for _, url in _url_fields(resource)]
+
+
+def _health_urls(resource: Any) -> list[str]:
+    """The URL to GET for each http(s) URL of a resource's configuration: its health endpoint if known."""
+    return [url.rstrip("/") + HEALTH_PATHS[name] if name in HEALTH_PATHS else url
+            for name, url in _url_fields(resource)]
 
 
 def _connects_at_setup(resource: Any) -> bool:
@@ -86,7 +102,7 @@ def _probe_resource(key: str, resource: Any) -> str:
         if callable(check):
             result = check()
             return _summarize(asyncio.run(result) if inspect.isawaitable(result) else result)
-        urls = [] if _connects_at_setup(live) else _http_urls(live)
+        urls = [] if _connects_at_setup(live) else _health_urls(live)
         if urls:
             return "; ".join(f"{describe_endpoint(url)} {probe_http(url)}" for url in urls)
         return "setup_for_execution passed" if _connects_at_setup(live) else "configured (nothing to probe)"

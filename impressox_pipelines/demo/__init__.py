@@ -15,7 +15,8 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from impressox_pipelines.demo.summaries import (
     delivery_summary,
     market_summary,
     rag_summary,
+    shown_path,
     tweets_summary,
 )
 from impressox_pipelines.events.backend import publish_event
@@ -46,7 +48,8 @@ DEMO_PREFERENCES = {
     "timezone": "Europe/Berlin",
 }
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The console shows errors only; the runs' warnings are printed once, grouped, after the summary.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,46 @@ def tick_sensor(defs: dg.Definitions, instance: dg.DagsterInstance, sensor_name:
     return results
 
 
+# What an asset stored, by its materialization metadata: a step whose asset stored nothing says so and why,
+# instead of a bare "[ok]".
+STORED_METADATA = {"price_candles": ("candles_inserted", "candles_changed", "candles_unchanged")}
+
+
+def stored_nothing(result: dg.ExecuteInProcessResult) -> list[str]:
+    """"price_candles (BTC/USD 2026-12-03: no klines in the window)" for each asset of the run that stored
+    nothing, with the first note its metadata gives as the reason."""
+    empty = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        name = materialization.asset_key.to_user_string()
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        keys = STORED_METADATA.get(name)
+        if keys and not sum(int(metadata.get(k) or 0) for k in keys):
+            notes = metadata.get("notes") or []
+            empty.append(f"{name} ({notes[0]})" if notes else name)
+    return empty
+
+
+def run_warnings(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> Counter:
+    """The warnings the runs logged, counted by (step, message): each distinct one is printed once."""
+    counts: Counter = Counter()
+    for run_id in run_ids:
+        for entry in instance.all_logs(run_id):
+            if entry.level == logging.WARNING and entry.dagster_event is None:
+                counts[(entry.step_key or "run", entry.user_message)] += 1
+    return counts
+
+
+def warning_lines(counts: Counter) -> list[str]:
+    """"Warnings (16, 8 distinct):" and one line per distinct warning with its step and count."""
+    if not counts:
+        return []
+    lines = [f"Warnings logged by the runs ({sum(counts.values())}, {len(counts)} distinct):"]
+    for (step, message), n in counts.most_common():
+        lines.append(f"  {step}: {f'{n}× ' if n > 1 else ''}{' '.join(message.split())[:300]}")
+    return lines
+
+
 def run_demo(replay_dir: Path | None = None) -> int:
     """Run the demo; returns the process exit status (0 when every step succeeded)."""
     from impressox_pipelines.definitions import build_definitions
@@ -163,10 +206,11 @@ def run_demo(replay_dir: Path | None = None) -> int:
         started = time.monotonic()
         entry_id = publish_event(defs.resources["redis"].get_client(), "preferences.updated", DEMO_PREFERENCES)
         runs = tick_sensor(defs, instance, "redis_event_sensor")
+        run_ids = [run.run_id for run in runs]
         failures += sum(not run.success for run in runs)
-        print(f"  [{'ok' if all(r.success for r in runs) else 'FAILED'}] redis_event_sensor: backend event "
-              f"{entry_id} (subscribe chat {DEMO_CHAT_ID}) → {len(runs)} run(s) "
-              f"({time.monotonic() - started:.1f} s)")
+        print(f"  [{'ok' if all(r.success for r in runs) else 'FAILED'}] redis_event_sensor: the backend event "
+              f"preferences.updated subscribing chat {DEMO_CHAT_ID} (Redis stream entry {entry_id}) → "
+              f"{len(runs)} run(s) applying it ({time.monotonic() - started:.1f} s)")
 
         for step in DEMO_STEPS:
             job = defs.resolve_job_def(step.job_name)
@@ -177,12 +221,21 @@ def run_demo(replay_dir: Path | None = None) -> int:
                 partition_key=partition_key if step.partitioned else None,
                 raise_on_error=False,
             )
+            run_ids.append(result.run_id)
             status = "ok" if result.success else "FAILED"
             failures += 0 if result.success else 1
-            print(f"  [{status}] {step.job_name}: {step.description} ({time.monotonic() - started:.1f} s)")
+            empty = stored_nothing(result)
+            note = f"; stored nothing: {', '.join(empty)}" if empty else ""
+            print(f"  [{status}] {step.job_name}: {step.description} ({time.monotonic() - started:.1f} s){note}")
         print("\nSummary")
         for summarize in SUMMARIES:
             for line in summarize(defs):
                 print(f"  {line}")
-    print("\nNext: `make dev`, then open http://127.0.0.1:3000/asset-groups to see the asset graph.")
+        for line in warning_lines(run_warnings(instance, run_ids)):
+            print(("\n" if line.startswith("Warnings") else "") + line)
+    shown = shown_path(demo_dir)
+    print(f"\nEvery line starting with → runs as printed from this folder: IMPRESSOX_DATA_DIR={shown} selects "
+          f"this demo's stores; without it the CLI and the UI use the default `.impressox`.")
+    print(f"Next: `IMPRESSOX_DATA_DIR={shown} make dev` (the UI on this demo's stores; its runs are in the UI with "
+          f"or without it), then open http://127.0.0.1:3000/asset-groups to see the asset graph.")
     return 1 if failures else 0

@@ -4,14 +4,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-from impressox_pipelines.partitions import daily_partitions
-
 # The main job: every asset of the project for one day (`make demo` runs it for today). Unpartitioned
-# assets are materialized whole alongside the day's partitions.
+# assets are materialized whole alongside the day's partitions; the job's partitions are the daily assets'
+# (`partitions.daily_partitions`), which Dagster infers from the selection.
 main_job = dg.define_asset_job(
     "main_job",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Every asset of the project for one daily partition.",
     # It scrapes X: deploy/dagster.yaml runs one such run per account pool at a time.
     tags={"impressox/x_account_pool": "default"},

@@ -4,11 +4,15 @@ MongoDB `price_alerts`, `_id` = the idempotency key `price_alert:<rule_id>:<seq>
 (`impressox.events.enqueue_notification`, kind `price_alert`, `chat_id` = the rule's owner) carries the
 same key, so a retried run neither stores nor sends an alert twice. Payload fields (all strings):
 `rule_id`, `label`, `pair`, `symbol`, `vs_currency`, `kind`, `direction`, `threshold`, `pct`,
-`window_s`, `price`, `previous_price`, `change_pct`, `observed_at`, `seq`, `recurring`, `text`.
+`window_s`, `price`, `previous_price`, `change_pct`, `observed_at`, `seq`, `recurring`, `text`. The
+document's `provenance` records what made the rule fire: the rule as it was (its Redis hash fields and
+`version`, with their sha256) and the engine version.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +23,18 @@ from bson.decimal128 import Decimal128
 from impressox_pipelines.events.outbox import enqueue_notification
 from impressox_pipelines.market.index import Trigger
 from impressox_pipelines.market.rules import Kind, Rule
+
+# Stored with every alert: raise it when the state machine's firing or re-arming conditions change.
+ENGINE_VERSION = "2026.12.1"
+
+
+def alert_provenance(rule: Rule, trigger: Trigger) -> dict[str, Any]:
+    """What made this alert fire: `engine_version`, `rule` (the rule's Redis hash fields), `rule_version`
+    (the hash's version counter when it fired) and `rule_sha256` (of those fields as sorted JSON)."""
+    fields = rule.to_fields()
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    return {"engine_version": ENGINE_VERSION, "rule": fields, "rule_version": trigger.version,
+            "rule_sha256": digest}
 
 
 def _fmt(value: Decimal | None) -> str:
@@ -67,7 +83,7 @@ def record_and_enqueue(redis_client: Any, alerts: Any, rule: Rule, trigger: Trig
         "pair": trigger.pair, "kind": str(rule.kind), "price": Decimal128(trigger.price),
         "previous_price": None if trigger.previous is None else Decimal128(trigger.previous),
         "observed_at": trigger.observed_at, "fired_at": datetime.now(UTC), "payload": payload,
-        "notification_entry_id": None,
+        "notification_entry_id": None, "provenance": alert_provenance(rule, trigger),
     }
     stored = alerts.update_one({"_id": key}, {"$setOnInsert": doc}, upsert=True).upserted_id is not None
     current = alerts.find_one({"_id": key}, {"notification_entry_id": 1})

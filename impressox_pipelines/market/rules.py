@@ -328,15 +328,27 @@ def pct_signal(rule: Rule, obs: Observation) -> Decimal | None:
     return {Direction.UP: up, Direction.DOWN: down, Direction.EITHER: max(up, down)}[rule.direction]
 
 
+def signed_move(rule: Rule, obs: Observation) -> Decimal | None:
+    """The move a pct_change rule reacts to, in percent with its sign: positive for a rise from the
+    window's low, negative for a fall from its high (`pct_signal` is its size)."""
+    moves = pct_moves(rule, obs)
+    if moves is None:
+        return None
+    up, down = moves
+    rising = rule.direction == Direction.UP or (rule.direction == Direction.EITHER and up >= down)
+    return up if rising else -down
+
+
 def fires(rule: Rule, obs: Observation) -> tuple[bool, Decimal | None]:
-    """Whether an ARMED rule fires on this observation, and the move in percent."""
+    """Whether an ARMED rule fires on this observation, and the move in percent, signed (a fall is
+    negative): against the previous price for a crossing, against the window's extreme for a pct rule."""
     if rule.kind == Kind.ABOVE:
         hit = obs.previous is not None and obs.previous < rule.threshold <= obs.price
     elif rule.kind == Kind.BELOW:
         hit = obs.previous is not None and obs.previous > rule.threshold >= obs.price
     else:
         signal = pct_signal(rule, obs)
-        return (signal is not None and signal >= rule.pct), signal
+        return (signal is not None and signal >= rule.pct), signed_move(rule, obs)
     change = None if obs.previous is None else (obs.price - obs.previous) / obs.previous * HUNDRED
     return hit, change
 

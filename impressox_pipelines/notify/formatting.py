@@ -126,7 +126,9 @@ def render_price_alert(payload: Mapping[str, Any]) -> str:
         lines.append(f"Previous: {escape(previous)}{unit}")
     change = _first(payload, "change_pct", "percent_change")
     if change is not None:
-        lines.append(f"Change: {escape(change)}%")
+        # A rise carries its "+" as a fall its "-", so the sign is never left to be guessed.
+        signed = f"+{change}" if re.fullmatch(r"\d+(\.\d+)?", change) and float(change) else change
+        lines.append(f"Change: {escape(signed)}%")
     if threshold is not None and kind not in _CROSSING and kind not in ("pct_change", "percent_change"):
         lines.append(f"Threshold: {escape(threshold)}")
     details = [f"kind {escape(kind)}"] if kind else []

@@ -106,18 +106,19 @@ def exit_status(results: Iterable[CheckResult]) -> int:
 
 
 def probe_http(url: str, timeout_s: float = 10.0) -> str:
-    """GET `url`; any HTTP answer below 500 means the API is reachable.
+    """GET `url` (an API's health endpoint, e.g. CoinGecko's `/ping`): a 2xx or 3xx answer passes.
 
     Returns:
         `HTTP <status>`.
     Raises:
-        httpx.HTTPError: on connection failures and timeouts; CheckFailed on a 5xx answer.
+        httpx.HTTPError: on connection failures and timeouts; CheckFailed naming the URL on an HTTP error
+        (4xx or 5xx): the service answered, but not as the client needs.
     """
     import httpx
 
     response = httpx.get(url, timeout=timeout_s, follow_redirects=False)
-    if response.status_code >= 500:
-        raise CheckFailed(f"HTTP {response.status_code} from the server")
+    if response.status_code >= 400:
+        raise CheckFailed(f"HTTP {response.status_code} from {url}")
     return f"HTTP {response.status_code}"
 
 

@@ -81,6 +81,19 @@ def store_target(collection: Any, target: ScrapeTarget) -> bool:
     return result.upserted_id is not None
 
 
+def remove_target(collection: Any, target: ScrapeTarget) -> bool:
+    """Mark `target` inactive in `x_targets` (kept, with `removed_at`, so its history stays readable);
+    `raw_tweets` no longer scrapes it. Returns True when it was active before."""
+    result = collection.update_one({"_id": target.id, "active": {"$ne": False}},
+                                   {"$set": {"active": False, "removed_at": datetime.now(UTC)}})
+    return result.modified_count == 1
+
+
+def stored_targets(collection: Any) -> list[dict[str, Any]]:
+    """Every target document of `x_targets`, active or not, by id."""
+    return list(collection.find({}).sort("_id", 1))
+
+
 class CursorStore:
     """Per-target, per-day resume state in `x_scrape_cursors` (`_id` = "<target id>|<YYYY-MM-DD>").
 

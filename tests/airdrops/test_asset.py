@@ -83,7 +83,7 @@ def test_partition_becomes_opportunities_with_reasons_and_sources(mongo, redis_r
     assert meta["skipped"] == {"no keyword matched": 1, "no letters or digits (emoji/symbols only)": 1}
     assert meta["opportunities"] == 2  # $ARB (3 sources) and the quote of yesterday's $JUP post
     assert meta["scam_flagged_opportunities"] == 1 and meta["scam_flagged_tweets"] == 2
-    assert "| score | opportunity |" in meta["top_opportunities"]
+    assert "| score (0-100) | opportunity |" in meta["top_opportunities"]
     assert "$ARB airdrop — @arbitrum" in meta["top_opportunities"]
 
     stored = list(mongo.get_database()[OPPORTUNITIES_COLLECTION].find({"partition_date": PARTITION}))
@@ -184,32 +184,36 @@ def test_keywords_file_issues_are_shown_and_the_rest_is_used(mongo, redis_resour
 def test_demo_summary_names_the_top_opportunities(mongo, redis_resource, day_of_tweets):
     run(mongo, redis_resource)
     lines = airdrops_summary(dg.Definitions(resources={"mongo": mongo}), PARTITION)
-    assert lines[0] == f"airdrop opportunities ({PARTITION}): 2, scam-flagged: 1"
-    assert len(lines) == 4  # the count, the two clean opportunities (top three at most), the riskiest flag
+    assert lines[0].startswith(f"airdrop decisions ({PARTITION}), two separate sets of tweet groups: 2 "
+                               f"opportunities (clean, may be sent) and 1 scam-flagged (never sent)")
+    # the counts, then the two clean opportunities (top three at most) and the riskiest flag, each followed
+    # by the command that explains it
+    assert len(lines) == 7 and all("airdrops explain" in line for line in lines[2::2])
     arb = next(line for line in lines[1:] if "$ARB airdrop — @arbitrum" in line)
-    assert "target_account" in arb and "airdrop_language" in arb
-    flagged = lines[3]
+    assert "target_account" in arb and "airdrop_language" in arb and "/100" in arb
+    flagged = lines[5]
     assert flagged.startswith("  flagged, e.g. @") and ": risk " in flagged
     assert "impersonation" in flagged and ", text model p=" in flagged
 
 
 @pytest.mark.skipif(bool(os.environ.get("IMPRESSOX_TEST_MONGODB_URI")),
                     reason="the CLI reads the embedded store of IMPRESSOX_DATA_DIR, not the test server")
-def test_explain_prints_the_score_and_every_reason(mongo, day_of_tweets):
+def test_explain_reassess_prints_the_score_and_every_reason(mongo, day_of_tweets):
     from impressox_pipelines.cli import app
 
     runner = CliRunner()
-    scam = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id])
+    scam = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--reassess"])
     assert scam.exit_code == 0, scam.output
     assert "FLAGGED as scam risk" in scam.output and "scam text model probability: " in scam.output
     for signal in ("impersonation", "lookalike_link", "wallet_connect_request", "urgency_bait", "airdrop_language"):
         assert signal in scam.output
-    quote = runner.invoke(app, ["airdrops", "explain", day_of_tweets["quote"].id])
+    quote = runner.invoke(app, ["airdrops", "explain", day_of_tweets["quote"].id, "--reassess"])
     assert "read with the original tweet" in quote.output and "quoted_original" in quote.output
     missing = runner.invoke(app, ["airdrops", "explain", "12345"])
-    assert missing.exit_code == 1 and "is not in MongoDB" in missing.output
+    assert missing.exit_code == 1 and "not found in MongoDB" in missing.output
     rules_only = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--scam-model-file", "none"])
-    assert "FLAGGED as scam risk" in rules_only.output and "scam text model" not in rules_only.output
+    assert "FLAGGED as scam risk" in rules_only.output and "scam text model probability" not in rules_only.output
+    assert "scam text model: none (rules only)" in rules_only.output
     bad_model = runner.invoke(app, ["airdrops", "explain", day_of_tweets["scam"].id, "--scam-model-file", "/nope"])
     assert bad_model.exit_code == 2 and "cannot read scam model /nope" in bad_model.output
 

@@ -56,3 +56,18 @@ def test_opportunity_ids_are_stable_and_non_candidates_are_left_out(detector):
     again = group([detector.assess(b), detector.assess(a)])
     assert [o.opportunity_id for o in first] == [o.opportunity_id for o in again]
     assert len(first) == 1
+
+
+def test_results_at_the_score_cap_are_ranked_by_their_points_before_it(detector):
+    """Two announcements both reach 100; the one with more points before the cap ranks first, and says so."""
+    from impressox_pipelines.airdrops.report import markdown_table
+
+    text = ("The $ARB airdrop claim is live for eligible wallets: snapshot taken, points season over, claim "
+            "until March 23 at https://arbitrum.foundation/claim/{}")
+    quiet = tweet(text.format("a"), author_handle="arbitrum", like_count=10)
+    loud = tweet(text.format("b"), author_handle="arbitrum", like_count=500_000, retweet_count=90_000)
+    ranked = group([detector.assess(quiet), detector.assess(loud)])
+    assert [o.score for o in ranked] == [100, 100]
+    assert ranked[0].primary.tweet_id == loud.id and ranked[0].uncapped_score > ranked[1].uncapped_score > 100
+    assert ranked[0].to_document("2026-02-01")["uncapped_score"] == ranked[0].uncapped_score
+    assert f"100/100 ({ranked[0].uncapped_score:g} points before the cap)" in markdown_table(ranked)

@@ -185,3 +185,16 @@ def test_watched_symbols_are_stored_canonical_and_an_empty_value_clears_them(dat
     cleared = runner.invoke(app, ["users", "set", "42", "--watch", ""])
     assert cleared.exit_code == 0, cleared.output
     assert json.loads(cleared.stdout)["watch_symbols"] == []
+
+
+@pytest.mark.parametrize("args, store", [
+    (["rules", "remove", "nope"], "not found in Redis"),
+    ([*BACKTEST[:2], "nope", "--start", "2025-01-01", "--end", "2025-01-01"], "not found in Redis"),
+    (["users", "show", "999"], "not found in MongoDB `user_preferences`"),
+    (["airdrops", "explain", "999"], "not found in MongoDB `airdrop_opportunities` nor `tweets`"),
+    (["x", "targets", "remove", "@nobody"], "not found among the active targets in MongoDB `x_targets`"),
+])
+def test_an_unknown_id_is_not_found_in_a_named_store(data_dir, args, store):
+    """Stores that exist but are empty: every lookup names the store it searched, with exit status 1."""
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and store in result.output, result.output

@@ -95,6 +95,21 @@ def test_percent_change_within_the_window(direction, prices, fires):
     assert fired_at(result) == [Decimal(p) for p in fires]
 
 
+@pytest.mark.parametrize("kind, direction, prices, sign", [
+    (Kind.PCT_CHANGE, Direction.DOWN, [100, 98, 94.9], "-"),
+    (Kind.PCT_CHANGE, Direction.EITHER, [100, 97, 94.9], "-"),
+    (Kind.PCT_CHANGE, Direction.EITHER, [100, 103, 105.1], "+"),
+    (Kind.PCT_CHANGE, Direction.UP, [100, 102, 105.1], "+"),
+    (Kind.BELOW, None, [101, 99], "-"),
+    (Kind.ABOVE, None, [99, 101], "+"),
+])
+def test_a_fire_reports_its_move_with_its_sign(kind, direction, prices, sign):
+    """A fall is a negative change, in the backtest as in the live alert (both come from `rules.step`)."""
+    extra = {"direction": direction} if direction else {}
+    [fire] = backtest(rule(kind, **extra), series(*prices)).fires
+    assert (fire.change_pct < 0) == (sign == "-") and fire.change_pct != 0
+
+
 def test_percent_change_only_counts_moves_inside_the_window():
     # +6% but over 2 hours: the 1-hour window never sees more than +3%.
     slow = series(100, 103, 106, step_s=3600)
@@ -162,3 +177,23 @@ def test_backend_hashes_with_bad_fields_name_the_field(fields, message):
     base = {"owner_chat_id": "1001", "symbol": "BTC", "vs_currency": "usd", "kind": "above", "threshold": "100"}
     with pytest.raises(RuleError, match=message):
         Rule.from_fields("r1", {**base, **fields})
+
+
+def test_backtest_prints_a_fall_with_a_minus_sign(mongo, redis_resource):
+    from bson.decimal128 import Decimal128
+    from typer.testing import CliRunner
+
+    from impressox_pipelines.cli import app
+    from impressox_pipelines.stores import PRICE_CANDLES_COLLECTION
+
+    candles = mongo.get_database()[PRICE_CANDLES_COLLECTION]
+    for at, close in series(100, 99.5, 94.8, 96, 101, step_s=60):
+        candles.insert_one({"pair": "BTC/USD", "interval": "1m", "open_time": at, "close": Decimal128(close)})
+    runner = CliRunner()
+    for args in (["--below", "99.8"], ["--pct", "5", "--direction", "either", "--window", "600"]):
+        rule_id = "fall-" + args[0].strip("-")
+        assert runner.invoke(app, ["rules", "add", rule_id, "--owner", "1", "--symbol", "BTC", *args]).exit_code == 0
+        result = runner.invoke(app, ["rules", "backtest", rule_id, "--start", "2024-01-01", "--end", "2024-01-01"])
+        assert result.exit_code == 0, result.output
+        [fire] = [line for line in result.output.splitlines() if "fire #" in line]
+        assert "(-" in fire and "+" not in fire, fire

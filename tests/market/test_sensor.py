@@ -65,6 +65,9 @@ def test_run_keys_are_deterministic_and_the_cursor_prevents_refiring(redis_resou
     assert outcomes == ["already"]
     [alert] = list(mongo.get_database()[PRICE_ALERTS_COLLECTION].find())
     assert alert["_id"] == "price_alert:btc100k:1" and alert["owner_chat_id"] == "1001"
+    provenance = alert["provenance"]  # what made it fire: the rule as it was, hashed, and the engine version
+    assert provenance["rule"]["threshold"] == "100000" and provenance["rule"]["kind"] == "above"
+    assert len(provenance["rule_sha256"]) == 64 and provenance["engine_version"]
     [(_, entry)] = client.xrange(NOTIFICATIONS_STREAM)
     assert (entry["kind"], entry["chat_id"], entry["idempotency_key"]) == ("price_alert", "1001", alert["_id"])
     payload = json.loads(entry["payload"])
@@ -194,5 +197,8 @@ def test_the_demo_job_seeds_rules_and_ticks_them(prices, mongo, redis_resource):
     alerts = mongo.get_database()[PRICE_ALERTS_COLLECTION].count_documents({})
     assert alerts == summary["alerts_fired"]
     assert redis_resource.get_client().xlen(NOTIFICATIONS_STREAM) == alerts
-    [line] = market_summary(dg.Definitions(resources=resources))
-    assert line.startswith("price snapshots: 5 symbols, rules evaluated: ") and line.endswith(f"alerts fired: {alerts}")
+    candles, line, follow = market_summary(dg.Definitions(resources=resources))
+    assert candles.startswith("price candles stored: 0 (none: ")  # this job stores no candles
+    assert line.startswith("price snapshots: 5 symbols; price rules: 9 (demo-btc-usd-above, ")
+    assert f"alerts fired: {alerts}" in line
+    assert follow.startswith("→ IMPRESSOX_DATA_DIR=") and follow.endswith("impressox rules list")

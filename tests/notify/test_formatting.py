@@ -74,6 +74,8 @@ def test_price_alert_template_renders_the_market_monitors_payload_and_tolerates_
     move = plain_text(render("price_alert", {"symbol": "ETH", "kind": "pct_change", "direction": "down", "pct": "5",
                                              "window_s": "3600", "change_pct": "-5.2", "extra": {"nested": True}}))
     assert move.startswith("🔔 ETH fell 5% within 60 min") and "Change: -5.2%" in move
+    rise = plain_text(render("price_alert", {"symbol": "ETH", "kind": "pct_change", "change_pct": "5.2"}))
+    assert "Change: +5.2%" in rise  # a rise carries its sign as a fall does
     assert "Threshold: 7" in plain_text(render("price_alert", {"kind": "volume_spike", "threshold": "7"}))
 
 

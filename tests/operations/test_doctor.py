@@ -114,3 +114,25 @@ def test_a_failure_detail_never_shows_a_secret(monkeypatch, secret):
 
     result = run_check(Check("mongo", "db", leaky))
     assert "pa55-word-xyz" not in result.detail and "could not reach" in result.detail
+
+
+def test_an_http_error_is_a_failure_that_names_the_url(monkeypatch):
+    """A price API that answers 404 on its health endpoint is not healthy: the line fails and names the URL."""
+    from impressox_pipelines.standins.launcher import running_standins
+
+    with running_standins(None, set_environ=False) as env:
+        # The X stand-in answers 404 on CoinGecko's and Binance's paths: the API is reachable but wrong.
+        monkeypatch.setenv("IMPRESSOX_COINGECKO_URL", env["IMPRESSOX_X_URL"] + "/api/v3")
+        monkeypatch.setenv("IMPRESSOX_BINANCE_URL", env["IMPRESSOX_BINANCE_URL"])
+        code, lines = doctor("--skip", "chromium", "--skip", "embedding_model", "--skip", "x_scraper")
+    assert code == 1 and lines["price_feed"]["verdict"] == FAIL
+    assert f"HTTP 404 from {env['IMPRESSOX_X_URL']}/api/v3/ping" in lines["price_feed"]["rest"]
+
+
+def test_production_mode_names_every_missing_variable_on_its_line(monkeypatch):
+    from impressox_pipelines.variables import SERVICE_VARIABLES
+
+    monkeypatch.setenv("IMPRESSOX_ENV", "prod")
+    _, lines = doctor(*SKIP_SLOW)
+    for var in SERVICE_VARIABLES:
+        assert var.name in lines["definitions"]["rest"], lines["definitions"]

@@ -175,3 +175,49 @@ def test_cli_accounts_shows_state_without_cookies(tmp_path, monkeypatch, data_di
     assert result.exit_code == 0, result.output
     assert "e_good" in result.stdout and "active" in result.stdout
     assert GOOD.auth_token not in result.output and GOOD.ct0 not in result.output
+
+
+@pytest.mark.parametrize("name, expected, known_from", [
+    ("raw_user_tweets.json", "UserTweets", "file name"),
+    ("raw_user_tweets_and_replies.json", "UserTweetsAndReplies", "file name"),
+    ("raw_search.json", "SearchTimeline", "payload"),
+])
+def test_cli_parse_reports_the_operation_it_guessed(name, expected, known_from, tmp_path):
+    from impressox_pipelines.cli import app
+
+    path = require_fixture("twscrape", name)
+    summary = json.loads(CliRunner().invoke(app, ["x", "parse", str(path)]).stderr.strip().splitlines()[-1])
+    assert (summary["operation"], summary["operation_from"]) == (expected, known_from)
+    # The same capture under a name that says nothing: the user-timeline shape still names its family.
+    if expected.startswith("User"):
+        anonymous = tmp_path / "capture.json"
+        anonymous.write_bytes(path.read_bytes())
+        summary = json.loads(CliRunner().invoke(app, ["x", "parse", str(anonymous)]).stderr.strip().splitlines()[-1])
+        assert summary["operation"] == "UserTweets" and "UserTweetsAndReplies" in summary["operation_from"]
+
+
+def test_cli_targets_write_what_the_scrape_target_event_writes(mongo, redis_resource):
+    from impressox_pipelines.cli import app
+    from impressox_pipelines.stores import X_TARGETS_COLLECTION
+    from impressox_pipelines.x.targets import load_targets
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["x", "targets", "add", "@PixelDAO"]).output.strip() == "user:PixelDAO: added"
+    assert runner.invoke(app, ["x", "targets", "add", "airdrop season"]).exit_code == 0
+    # The backend's event for the same account finds it stored: one document, one shape.
+    publish_event(redis_resource.get_client(), "scrape_target.added", {"kind": "user", "value": "@PixelDAO"})
+    report = apply_published_events(redis_resource, mongo)
+    assert report.by_type["scrape_target.added"] == 1 and not report.dead_letters
+    coll = mongo.get_database()[X_TARGETS_COLLECTION]
+    assert coll.count_documents({}) == 2
+    listed = runner.invoke(app, ["x", "targets", "list"]).output
+    assert "user:PixelDAO\tactive" in listed and "search:airdrop season\tactive" in listed
+
+    removed = runner.invoke(app, ["x", "targets", "remove", "@PixelDAO"])
+    assert removed.exit_code == 0 and "removed" in removed.output
+    targets, _ = load_targets([], coll)
+    assert [t.id for t in targets] == ["search:airdrop season"]  # raw_tweets no longer scrapes it
+    assert "user:PixelDAO\tinactive" in runner.invoke(app, ["x", "targets", "list"]).output
+    again = runner.invoke(app, ["x", "targets", "remove", "@PixelDAO"])
+    assert again.exit_code == 1 and "not found among the active targets in MongoDB `x_targets`" in again.output
+    assert runner.invoke(app, ["x", "targets", "add", "@"]).exit_code == 2
