@@ -63,7 +63,11 @@ def env_references(node) -> set[str]:
 
 
 def variables_read_by_the_code() -> set[str]:
-    names: set[str] = set()
+    """Every variable named in the package's text, and every field of the settings object (read from
+    `IMPRESSOX_<FIELD>` without its name being spelled out)."""
+    from impressox_pipelines.settings import Settings
+
+    names = {f"{Settings.model_config['env_prefix']}{field.upper()}" for field in Settings.model_fields}
     for path in PACKAGE.rglob("*.py"):
         names |= set(VARIABLE.findall(path.read_text(encoding="utf-8")))
     return names - set(LOCAL_ONLY)
