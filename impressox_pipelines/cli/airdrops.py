@@ -35,7 +35,7 @@ def explain(
     from impressox_pipelines.airdrops.scam import FLAG_THRESHOLD
     from impressox_pipelines.airdrops.scam_model import ScamModelError, configured_model
     from impressox_pipelines.airdrops.targets import TargetAccountsFile
-    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.connections import open_stores
     from impressox_pipelines.stores import TWEETS_COLLECTION
     from impressox_pipelines.x.models import Tweet
 
@@ -50,7 +50,7 @@ def explain(
     threshold = FLAG_THRESHOLD if scam_flag_threshold is None else scam_flag_threshold
     detector = AirdropDetector(keywords, targets, flag_threshold=threshold, scam_model=model)
 
-    with open_resources("mongo") as resources:
+    with open_stores() as resources:
         tweets = resources.mongo.get_database()[TWEETS_COLLECTION]
         doc = tweets.find_one({"_id": tweet_id})
         if doc is None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+from typing import Any
 
 import typer
 
 from impressox_pipelines.cli.app import app
+from impressox_pipelines.rag.defaults import DOCUMENTS_COLLECTION, TWEETS_COLLECTION
+
+# The collections `rag query` searches: what the RAG assets write.
+SEARCHED = (DOCUMENTS_COLLECTION, TWEETS_COLLECTION)
 
 rag_app = typer.Typer(help="Query and maintain the RAG knowledge base.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")
@@ -20,11 +27,20 @@ class PassageKind(StrEnum):
     TWEET = "tweet"
 
 
-def _resources():
-    from impressox_pipelines.resources import build_resources
+@contextmanager
+def _stores() -> Iterator[Any]:
+    """The stores of the code location (`connections.open_stores`): `.chroma`, `.redis`, `.settings`."""
+    from impressox_pipelines.connections import open_stores
 
-    resources = build_resources()
-    return resources["chroma"], resources["redis"], resources["embedding_model"]
+    with open_stores() as stores:
+        yield stores
+
+
+def _holds_none_of(client: Any, collections: tuple[str, ...]) -> bool:
+    """True when none of `collections` exists: `retrieve` would find nothing there, so the embedding model
+    (seconds to load) is not needed to say so."""
+    existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    return not existing.intersection(collections)
 
 
 @rag_app.command()
@@ -35,16 +51,22 @@ def query(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Print the passages closest to a question, best first, with score and source."""
-    from impressox_pipelines.rag.retrieval import retrieve
-    from impressox_pipelines.rag.store import EmbeddingModelMismatch
+    with _stores() as stores:
+        client = stores.chroma.get_client()
+        if text.strip() and _holds_none_of(client, SEARCHED):
+            chunks = []
+        else:
+            from impressox_pipelines.rag.embedding import load_embedding_model
+            from impressox_pipelines.rag.retrieval import retrieve
+            from impressox_pipelines.rag.store import EmbeddingModelMismatch
 
-    chroma, _, embedding = _resources()
-    try:
-        chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
-                          model=embedding.get_model())
-    except (ValueError, EmbeddingModelMismatch) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+            try:
+                chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=client,
+                                  model=load_embedding_model(stores.settings.embedding_model_path),
+                                  collections=SEARCHED)
+            except (ValueError, EmbeddingModelMismatch) as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
     if as_json:
         for chunk in chunks:
             typer.echo(json.dumps(chunk.to_dict(), ensure_ascii=False, default=str))
@@ -75,11 +97,11 @@ def reset(
                                  param_hint="'COLLECTION'")
     if not yes:
         typer.confirm(f"Drop Chroma collection {name!r} and its docstore?", abort=True)
-    chroma, redis, _ = _resources()
-    client = chroma.get_client()
-    existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-    if name in existing:
-        client.delete_collection(name)
-    keys = clear_namespaces(redis.get_client(), name)
+    with _stores() as stores:
+        client = stores.chroma.get_client()
+        existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        if name in existing:
+            client.delete_collection(name)
+        keys = clear_namespaces(stores.redis.get_client(), name)
     typer.echo(f"dropped collection {name!r} ({'existed' if name in existing else 'absent'}), "
                f"{keys} docstore key(s); materialize the embedding assets to re-embed")
