@@ -23,11 +23,12 @@ app.add_typer(users_app, name="users")
 
 @contextmanager
 def _stores() -> Iterator[tuple[Any, Any]]:
-    """(MongoDB database, Redis client) as configured for the code location (`connections.open_stores`)."""
-    from impressox_pipelines.connections import open_stores
+    """(MongoDB database, Redis client) as configured for the code location (`connections.open_stores`),
+    each opened when the command first uses it."""
+    from impressox_pipelines.connections import Deferred, open_stores
 
     with open_stores() as stores:
-        yield stores.mongo.get_database(), stores.redis.get_client()
+        yield Deferred(stores.mongo.get_database), Deferred(stores.redis.get_client)
 
 
 @notify_app.command()

@@ -10,10 +10,10 @@ store is first used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from impressox_pipelines.settings import Settings, load_settings, require_production_environment
 from impressox_pipelines.variables import value_if_set
@@ -69,6 +69,31 @@ class Stores:
                 connection.close()
 
 
+class Deferred:
+    """Stands for what `open_()` returns, calling it only when the object is first used (an attribute or an
+    item: `deferred.xadd(…)`, `deferred["tweets"]`), then forwarding everything to it.
+
+    For handing a store to code that may not touch it: a command that only reads Redis never imports or
+    connects MongoDB's client, and one that only touches MongoDB never starts the embedded Redis server.
+    Errors of `open_()` (`ResourceSetupError`) are raised at that first use.
+    """
+
+    def __init__(self, open_: Callable[[], Any]):
+        self._open = open_
+        self._target: Any = None
+
+    def _resolve(self) -> Any:
+        if self._target is None:
+            self._target = self._open()
+        return self._target
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._resolve(), name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._resolve()[key]
+
+
 @contextmanager
 def open_stores(settings: Settings | None = None) -> Iterator[Stores]:
     """The project's stores for `settings` (default: `load_settings()`), closed on exit.
@@ -86,4 +111,4 @@ def open_stores(settings: Settings | None = None) -> Iterator[Stores]:
         stores.close()
 
 
-__all__ = ["Stores", "open_stores"]
+__all__ = ["Deferred", "Stores", "open_stores"]

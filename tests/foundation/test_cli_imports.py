@@ -1,12 +1,14 @@
 """A command that only reads or writes a store starts without the heavy libraries: no Dagster, PyTorch,
 llama-index, chromadb or Playwright is imported for it (the CLI opens its stores through
-`connections`, which imports no Dagster). Checked on the modules a fresh interpreter has loaded once the
-command has run, never on how long it took."""
+`connections`, which imports no Dagster), and it opens only the stores it uses. Checked on the modules a
+fresh interpreter has loaded once the command has run and on the store files it left, never on how long
+it took."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -65,3 +67,16 @@ def test_a_store_command_imports_no_heavy_library(args, exit_status):
 
 def test_rag_query_on_an_empty_knowledge_base_loads_no_model():
     assert _run("rag", "query", "What is an airdrop?") == {"exit": 0, "heavy": ["chromadb"]}
+
+
+def test_a_command_opens_only_the_stores_it_uses(data_dir):
+    from typer.testing import CliRunner
+
+    from impressox_pipelines.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["users", "set", "1001", "--subscribe", "airdrops"]).exit_code == 0
+    assert (data_dir / "mongo.sqlite").exists() and not (data_dir / "redis").exists()
+    shutil.rmtree(data_dir / "mongo.sqlite")  # litemongo's store is a folder
+    assert runner.invoke(app, ["rules", "list"]).exit_code == 0
+    assert (data_dir / "redis" / "impressox.rdb").exists() and not (data_dir / "mongo.sqlite").exists()
