@@ -15,8 +15,10 @@ setup:
 demo: setup
 	$(BIN)/impressox demo
 
+# Parallel workers, one per core (at most 4: each may load the 740 MB embedding model); a test file's tests
+# stay on one worker, in order, sharing its module and session fixtures (the RAG knowledge base is built once).
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 dev: setup
 	$(BIN)/impressox dev

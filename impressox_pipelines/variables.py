@@ -37,3 +37,12 @@ SERVICE_VARIABLES: tuple[ServiceVariable, ...] = (
 def is_set(name: str) -> bool:
     """Whether an environment variable is set to a non-blank value (its value is never returned)."""
     return bool(os.environ.get(name, "").strip())
+
+
+def value_if_set(name: str) -> str | None:
+    """The variable's value when it is set to a non-blank value, else None.
+
+    Read when called, never at import time. For opening a service outside Dagster (`connections`); the
+    Dagster resources receive the same variable as `dagster.EnvVar` instead, so the UI shows its name only.
+    """
+    return os.environ[name] if is_set(name) else None

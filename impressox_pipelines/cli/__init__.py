@@ -13,7 +13,7 @@ from impressox_pipelines.cli.app import app
 
 def _setup_error(exc: BaseException) -> BaseException | None:
     """The configuration or connection error behind `exc` (Dagster wraps resource errors), if any."""
-    from impressox_pipelines.resources.errors import ResourceSetupError
+    from impressox_pipelines.connections.errors import ResourceSetupError
     from impressox_pipelines.settings import ConfigurationError
 
     seen = set()

@@ -42,13 +42,13 @@ def explain(
     """
     from impressox_pipelines.airdrops.explain import change_lines, decision_lines, provenance_lines, stored_decisions
     from impressox_pipelines.airdrops.report import explain_lines
-    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.connections import open_stores
     from impressox_pipelines.stores import OPPORTUNITIES_COLLECTION, TWEETS_COLLECTION
 
     options = {"keywords_file": keywords_file, "target_accounts_file": target_accounts_file,
                "scam_flag_threshold": scam_flag_threshold, "scam_model_file": scam_model_file}
     reassess = reassess or any(v is not None for v in options.values())
-    with open_resources("mongo") as resources:
+    with open_stores() as resources:
         db = resources.mongo.get_database()
         where = f"({resources.mongo.endpoint})"
         decisions = stored_decisions(db[OPPORTUNITIES_COLLECTION], tweet_id)

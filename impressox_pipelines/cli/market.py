@@ -1,7 +1,7 @@
 """`impressox rules add|list|remove|backtest`: operate price rules with the same engine as the sensor.
 
-The commands open the Redis and MongoDB the code location uses (`build_resources()`): the embedded
-stores by default, production ones when their variables are set.
+The commands open the Redis and MongoDB the code location uses (`connections.open_stores()`, as its
+resources do): the embedded stores by default, production ones when their variables are set.
 """
 
 from __future__ import annotations
@@ -27,14 +27,12 @@ app.add_typer(rules_app, name="rules")
 
 @contextmanager
 def _stores() -> Iterator[tuple[Any, Any]]:
-    """(MongoDB database, Redis client) as configured for the code location."""
-    import dagster as dg
+    """(MongoDB database, Redis client) as configured for the code location (`connections.open_stores`),
+    each opened when the command first uses it."""
+    from impressox_pipelines.connections import Deferred, open_stores
 
-    from impressox_pipelines.resources import build_resources
-
-    resources = build_resources()
-    with dg.build_resources({"mongo": resources["mongo"], "redis": resources["redis"]}) as built:
-        yield built.mongo.get_database(), built.redis.get_client()
+    with open_stores() as stores:
+        yield Deferred(stores.mongo.get_database), Deferred(stores.redis.get_client)
 
 
 def _decimal(value: str | None, option: str) -> Decimal | None:

@@ -1,6 +1,6 @@
 """`impressox notify …` (outbox and dead letters) and `impressox users …` (notification preferences).
 
-Both open the same MongoDB and Redis the code location uses (`build_resources()`, so the embedded stores by
+Both open the same MongoDB and Redis the code location uses (`connections.open_stores()`, so the embedded stores by
 default and production ones when their variables are set).
 """
 
@@ -23,14 +23,12 @@ app.add_typer(users_app, name="users")
 
 @contextmanager
 def _stores() -> Iterator[tuple[Any, Any]]:
-    """(MongoDB database, Redis client) as configured for the code location."""
-    import dagster as dg
+    """(MongoDB database, Redis client) as configured for the code location (`connections.open_stores`),
+    each opened when the command first uses it."""
+    from impressox_pipelines.connections import Deferred, open_stores
 
-    from impressox_pipelines.resources import build_resources
-
-    resources = build_resources()
-    with dg.build_resources({"mongo": resources["mongo"], "redis": resources["redis"]}) as built:
-        yield built.mongo.get_database(), built.redis.get_client()
+    with open_stores() as stores:
+        yield Deferred(stores.mongo.get_database), Deferred(stores.redis.get_client)
 
 
 @notify_app.command()

@@ -20,6 +20,7 @@ import typer
 
 from impressox_pipelines.cli.app import app
 from impressox_pipelines.cli.params import finite_positive
+from impressox_pipelines.connections.errors import describe_endpoint
 from impressox_pipelines.operations.alerts import ENV_CHAT_ID
 from impressox_pipelines.operations.doctor import (
     Check,
@@ -31,7 +32,6 @@ from impressox_pipelines.operations.doctor import (
     run_check,
 )
 from impressox_pipelines.operations.redaction import Redactor
-from impressox_pipelines.resources.errors import describe_endpoint
 from impressox_pipelines.settings import is_production, missing_production_variables
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+from typing import Any
 
 import typer
 
@@ -22,11 +25,13 @@ class PassageKind(StrEnum):
     TWEET = "tweet"
 
 
-def _resources():
-    from impressox_pipelines.resources import build_resources
+@contextmanager
+def _stores() -> Iterator[Any]:
+    """The stores of the code location (`connections.open_stores`): `.chroma`, `.redis`, `.settings`."""
+    from impressox_pipelines.connections import open_stores
 
-    resources = build_resources()
-    return resources["chroma"], resources["redis"], resources["embedding_model"]
+    with open_stores() as stores:
+        yield stores
 
 
 class Mode(StrEnum):
@@ -56,28 +61,32 @@ def query(
     from impressox_pipelines.rag.retrieval import Fusion, check_query, collection_sizes, retrieve
     from impressox_pipelines.rag.store import EmbeddingModelMismatch
 
-    chroma, redis, embedding = _resources()
-    try:
-        check_query(text)
-        # Counted before the model is loaded (seconds, ~700 MB): an empty store needs no model to say so.
-        if not any(collection_sizes(chroma.get_client()).values()):
-            chunks = []
-        else:
-            chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
-                              model=embedding.get_model() if mode != Mode.KEYWORD else None,
-                              redis=redis.get_client(), mode=str(mode),
-                              fusion=Fusion(str(fusion), dense_weight=dense_weight),
-                              include_flagged=include_flagged)
-    except (ValueError, EmbeddingModelMismatch) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    with _stores() as stores:
+        chroma = stores.chroma
+        try:
+            check_query(text)
+            # Counted before the model is loaded (seconds, ~700 MB): an empty store needs no model to say so.
+            sizes = collection_sizes(chroma.get_client())
+            if not any(sizes.values()):
+                chunks = []
+            else:
+                from impressox_pipelines.rag.embedding import load_embedding_model
+
+                model = load_embedding_model(stores.settings.embedding_model_path) if mode != Mode.KEYWORD else None
+                chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
+                                  model=model, redis=stores.redis.get_client(), mode=str(mode),
+                                  fusion=Fusion(str(fusion), dense_weight=dense_weight),
+                                  include_flagged=include_flagged)
+        except (ValueError, EmbeddingModelMismatch) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     if as_json:
         for chunk in chunks:
             typer.echo(json.dumps(chunk.to_dict(), ensure_ascii=False, default=str))
         return
     if not chunks:
         typer.echo("no passages: the knowledge base is empty (materialize document_embeddings first)"
-                   if not any(collection_sizes(chroma.get_client()).values()) else "no passage matches")
+                   if not any(sizes.values()) else "no passage matches")
         return
     for rank, chunk in enumerate(chunks, start=1):
         typer.echo(f"{rank}. [{chunk.score:.4f}] {chunk.title} — {chunk.source}")
@@ -110,11 +119,11 @@ def reset(
         raise typer.BadParameter(message, param_hint="'COLLECTION'") from None
     if not yes:
         typer.confirm(f"Drop Chroma collection {name!r} and its docstore?", abort=True)
-    chroma, redis, _ = _resources()
-    client = chroma.get_client()
-    existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-    if name in existing:
-        client.delete_collection(name)
-    keys = clear_namespaces(redis.get_client(), name)
+    with _stores() as stores:
+        client = stores.chroma.get_client()
+        existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        if name in existing:
+            client.delete_collection(name)
+        keys = clear_namespaces(stores.redis.get_client(), name)
     typer.echo(f"dropped collection {name!r} ({'existed' if name in existing else 'absent'}), "
                f"{keys} docstore key(s); materialize the embedding assets to re-embed")

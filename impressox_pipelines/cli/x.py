@@ -144,10 +144,13 @@ def accounts(
     reset: str | None = typer.Option(None, help="Put this account back into rotation (active, no locks)."),
 ) -> None:
     """Show the account pool's shared state (status, reason, locks, proxy, requests); never the cookies."""
-    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.connections import open_stores
+    from impressox_pipelines.connections.x_accounts import ACCOUNTS_VARIABLE, open_account_pool
+    from impressox_pipelines.variables import value_if_set
 
-    with open_resources("mongo", "x_scraper") as resources:
-        _accounts(resources.x_scraper.account_pool(resources.mongo.get_database()), reset)
+    with open_stores() as stores:
+        pool = open_account_pool(stores.mongo.get_database(), value_if_set(ACCOUNTS_VARIABLE), stores.settings.x_url)
+        _accounts(pool, reset)
 
 
 def _accounts(pool, reset: str | None) -> None:

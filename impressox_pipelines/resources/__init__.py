@@ -1,27 +1,31 @@
 """Resources: one file per outside system, each with a production and an embedded implementation.
 
-`build_resources()` is the one place where the deployment is chosen, from `settings.load_settings()`:
+`build_resources()` is where the code location's deployment is chosen, from `settings.load_settings()`:
 a service whose variable is set is configured through `dagster.EnvVar` (so the UI shows the variable's
 name, never its value); an unset one falls back to its embedded default, which `IMPRESSOX_ENV=prod`
-forbids. The code location, the CLI (`open_resources`), the demo and the tests all go through it, so
-they open the same stores the same way.
+forbids. The stores' resources delegate their connecting to `impressox_pipelines.connections`, which the
+CLI and scripts open directly (`connections.open_stores`, the same variables and the same rule): so the
+UI, the daemon, the runs, the CLI, the demo and the tests open the same stores the same way, and a
+command that only touches a store never imports Dagster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from dagster import EnvVar
 
+from impressox_pipelines.connections.mongo import URI_VARIABLE as MONGO_URI_VARIABLE
+from impressox_pipelines.connections.redis import URL_VARIABLE as REDIS_URL_VARIABLE
+from impressox_pipelines.connections.telegram import TOKEN_VARIABLE
+from impressox_pipelines.connections.x_accounts import ACCOUNTS_VARIABLE
 from impressox_pipelines.resources.chroma import ChromaResource
 from impressox_pipelines.resources.embedding import EmbeddingModelResource
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.price_feed import API_KEY_VARIABLE, PriceFeedResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
-from impressox_pipelines.resources.x_scraper import ACCOUNTS_VARIABLE, XScraperResource
+from impressox_pipelines.resources.x_scraper import XScraperResource
 from impressox_pipelines.settings import Settings, is_set, load_settings, require_production_environment
 
 
@@ -39,10 +43,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     require_production_environment()
     feed_defaults = PriceFeedResource.model_fields
     return {
-        "mongo": MongoResource(uri=_env_or_none("IMPRESSOX_MONGODB_URI")),
-        "redis": RedisResource(url=_env_or_none("IMPRESSOX_REDIS_URL")),
+        "mongo": MongoResource(uri=_env_or_none(MONGO_URI_VARIABLE)),
+        "redis": RedisResource(url=_env_or_none(REDIS_URL_VARIABLE)),
         "chroma": ChromaResource(url=settings.chroma_url),
-        "telegram": TelegramResource(bot_token=_env_or_none("IMPRESSOX_TELEGRAM_BOT_TOKEN"),
+        "telegram": TelegramResource(bot_token=_env_or_none(TOKEN_VARIABLE),
                                      base_url=settings.telegram_api_url),
         "price_feed": PriceFeedResource(
             coingecko_url=settings.coingecko_url or feed_defaults["coingecko_url"].default,
@@ -60,16 +64,4 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def open_resources(*names: str) -> Iterator[Any]:
-    """The named resources of `build_resources()`, set up outside a run (for the CLI and scripts), as
-    attributes of the yielded object; torn down on exit."""
-    import dagster as dg
-
-    resources = build_resources()
-    with dg.build_resources({name: resources[name] for name in names}) as built:
-        yield built
-
-
-__all__ = ["ChromaResource", "MongoResource", "RedisResource", "TelegramResource", "build_resources",
-           "open_resources"]
+__all__ = ["ChromaResource", "MongoResource", "RedisResource", "TelegramResource", "build_resources"]

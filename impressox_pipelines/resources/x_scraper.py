@@ -8,13 +8,13 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from impressox_pipelines.resources.errors import ResourceSetupError
-from impressox_pipelines.x.accounts import COLLECTION, AccountPool, AccountsFileError, load_accounts
+from impressox_pipelines.connections.errors import ResourceSetupError
+from impressox_pipelines.connections.x_accounts import open_account_pool
+from impressox_pipelines.x.accounts import AccountPool
 from impressox_pipelines.x.api import ApiBackend
 from impressox_pipelines.x.browser import BrowserBackend
 from impressox_pipelines.x.scrape import Backend
 
-ACCOUNTS_VARIABLE = "IMPRESSOX_X_ACCOUNTS_FILE"
 URL_VARIABLE = "IMPRESSOX_X_URL"
 BACKENDS = ("browser", "api")
 
@@ -74,12 +74,5 @@ class XScraperResource(ConfigurableResource):
             backend.close()
 
     def account_pool(self, database: Any) -> AccountPool:
-        """The pool over the accounts file, with its state in `database[x_accounts]`."""
-        if not self.accounts_file:
-            raise ResourceSetupError("X accounts", ACCOUNTS_VARIABLE, self.base_url,
-                                     f"no accounts file: set {ACCOUNTS_VARIABLE} to a JSON file of session cookies")
-        try:
-            accounts = load_accounts(self.accounts_file)
-        except AccountsFileError as exc:
-            raise ResourceSetupError("X accounts", ACCOUNTS_VARIABLE, self.base_url, str(exc)) from None
-        return AccountPool(database[COLLECTION], accounts)
+        """The pool over the accounts file, with its state in `database[x_accounts]` (`open_account_pool`)."""
+        return open_account_pool(database, self.accounts_file, self.base_url)

@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from impressox_pipelines.connections.errors import safe_reason
 from impressox_pipelines.operations.alerts import (
     AlertThrottle,
     OperatorAlertSettings,
@@ -28,7 +29,6 @@ from impressox_pipelines.operations.alerts import (
     format_storm_summary,
 )
 from impressox_pipelines.operations.redaction import Redactor
-from impressox_pipelines.resources.errors import safe_reason
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
 

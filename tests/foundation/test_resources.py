@@ -9,9 +9,9 @@ import pytest
 from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from impressox_pipelines.connections.errors import ResourceSetupError, describe_endpoint
 from impressox_pipelines.resources import build_resources
 from impressox_pipelines.resources.chroma import ChromaResource
-from impressox_pipelines.resources.errors import ResourceSetupError, describe_endpoint
 from impressox_pipelines.resources.mongo import MongoResource
 from impressox_pipelines.resources.redis import RedisResource
 from impressox_pipelines.resources.telegram import TelegramResource
@@ -117,7 +117,7 @@ def _push_many(store_dir: str, worker: int, count: int) -> None:
 def _set_and_exit_without_close(store_dir: str, pid_file: str) -> None:
     resource = RedisResource(data_dir=store_dir)
     resource.get_client().set("left", "behind?")
-    Path(pid_file).write_text(str(resource._embedded.pid))  # noqa: SLF001 - the server this process started
+    Path(pid_file).write_text(str(resource.connection.embedded_server_pid))  # the server this process started
 
 
 def test_a_process_that_never_closes_its_client_still_stops_the_embedded_server(data_dir: Path):
