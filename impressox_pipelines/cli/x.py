@@ -84,12 +84,12 @@ def _operation_of(file: Path, body: bytes, given: str | None) -> tuple[str | Non
 def add_target(target: str = typer.Argument(..., help="`@handle` for an account, any other text a search query.")
                ) -> None:
     """Add an active scrape target (the same document a `scrape_target.added` event writes)."""
-    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.connections import open_stores
     from impressox_pipelines.stores import X_TARGETS_COLLECTION
     from impressox_pipelines.x.targets import store_target
 
     parsed = _target(target)
-    with open_resources("mongo") as resources:
+    with open_stores() as resources:
         new = store_target(resources.mongo.get_database()[X_TARGETS_COLLECTION], parsed)
     typer.echo(f"{parsed.id}: {'added' if new else 'already stored; active'}")
 
@@ -97,12 +97,12 @@ def add_target(target: str = typer.Argument(..., help="`@handle` for an account,
 @targets_app.command("remove")
 def remove_target(target: str = typer.Argument(..., help="`@handle` or the search query, as added.")) -> None:
     """Mark a scrape target inactive (kept in `x_targets` with `removed_at`). Exit 1 when no active one matches."""
-    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.connections import open_stores
     from impressox_pipelines.stores import X_TARGETS_COLLECTION
     from impressox_pipelines.x.targets import remove_target as mark_inactive
 
     parsed = _target(target)
-    with open_resources("mongo") as resources:
+    with open_stores() as resources:
         removed = mark_inactive(resources.mongo.get_database()[X_TARGETS_COLLECTION], parsed)
         where = resources.mongo.endpoint
     if not removed:
@@ -116,11 +116,11 @@ def remove_target(target: str = typer.Argument(..., help="`@handle` or the searc
 def list_targets() -> None:
     """Every stored target: id, active or inactive, when added. The asset's configured targets are not stored
     here (see `raw_tweets`'s `targets` config)."""
-    from impressox_pipelines.resources import open_resources
+    from impressox_pipelines.connections import open_stores
     from impressox_pipelines.stores import X_TARGETS_COLLECTION
     from impressox_pipelines.x.targets import stored_targets
 
-    with open_resources("mongo") as resources:
+    with open_stores() as resources:
         docs = stored_targets(resources.mongo.get_database()[X_TARGETS_COLLECTION])
     for doc in docs:
         added = doc.get("added_at")
