@@ -59,7 +59,6 @@ def query(
 ) -> None:
     """Print the passages that best answer a question, best first, with score and source."""
     from impressox_pipelines.rag.retrieval import Fusion, check_query, collection_sizes, retrieve
-    from impressox_pipelines.rag.store import EmbeddingModelMismatch
 
     with _stores() as stores:
         chroma = stores.chroma
@@ -67,19 +66,23 @@ def query(
             check_query(text)
             # Counted before the model is loaded (seconds, ~700 MB): an empty store needs no model to say so.
             sizes = collection_sizes(chroma.get_client())
-            if not any(sizes.values()):
-                chunks = []
-            else:
-                from impressox_pipelines.rag.embedding import load_embedding_model
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        chunks = []
+        if any(sizes.values()):
+            from impressox_pipelines.rag.embedding import load_embedding_model
+            from impressox_pipelines.rag.store import EmbeddingModelMismatch
 
+            try:
                 model = load_embedding_model(stores.settings.embedding_model_path) if mode != Mode.KEYWORD else None
                 chunks = retrieve(text, k, {"kind": str(kind)} if kind else None, client=chroma.get_client(),
                                   model=model, redis=stores.redis.get_client(), mode=str(mode),
                                   fusion=Fusion(str(fusion), dense_weight=dense_weight),
                                   include_flagged=include_flagged)
-        except (ValueError, EmbeddingModelMismatch) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            except (ValueError, EmbeddingModelMismatch) as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
     if as_json:
         for chunk in chunks:
             typer.echo(json.dumps(chunk.to_dict(), ensure_ascii=False, default=str))

@@ -21,9 +21,6 @@ from impressox_pipelines.rag.metadata import sanitize_metadata
 # The only metadata embedded with the chunk text: the document title situates an otherwise
 # anonymous passage ("The supply cap is 10 billion" → of which token?).
 EMBEDDED_KEYS = ("title",)
-# Every metadata key a document chunk can carry in Chroma (`modified_at` attached at ingestion).
-DOCUMENT_FIELDS = ("kind", "source", "document_id", "title", "file_type", "url", "chunk_index", "modified_at",
-                   "modified_at_ts")
 
 
 def make_splitter(

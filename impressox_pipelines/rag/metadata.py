@@ -17,6 +17,15 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+# Every metadata key a document chunk can carry in Chroma (`modified_at` attached at ingestion).
+DOCUMENT_FIELDS = ("kind", "source", "document_id", "title", "file_type", "url", "chunk_index", "modified_at",
+                   "modified_at_ts")
+# A tweet's counts and when they were read: refreshed on every scrape, never a reason to re-embed.
+VOLATILE_FIELDS = ("like_count", "retweet_count", "reply_count", "quote_count", "view_count", "scraped_at")
+# Every metadata key a tweet can carry in Chroma, but the scam decision (`scam.SCAM_KEYS`).
+TWEET_FIELDS = ("kind", "source", "title", "tweet_id", "author_handle", "author_id", "created_at", "created_at_ts",
+                "partition_date", "lang", "hashtags", "cashtags", *VOLATILE_FIELDS, "scraped_at_ts")
+
 _NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9._-]")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 MAX_COLLECTION_NAME = 512

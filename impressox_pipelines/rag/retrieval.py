@@ -20,14 +20,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from llama_index.core.vector_stores.types import VectorStoreQuery
-
-from impressox_pipelines.rag.chunking import DOCUMENT_FIELDS
 from impressox_pipelines.rag.keywords import keyword_index, tokenize
-from impressox_pipelines.rag.metadata import check_collection_name
+from impressox_pipelines.rag.metadata import DOCUMENT_FIELDS, TWEET_FIELDS, check_collection_name
 from impressox_pipelines.rag.scam import NOT_FLAGGED, SCAM_KEYS, flag_reasons
-from impressox_pipelines.rag.store import ChromaCollectionStore, open_collection
-from impressox_pipelines.rag.tweets import TWEET_FIELDS
 from impressox_pipelines.stores import DOCUMENT_VECTORS_COLLECTION, TWEET_VECTORS_COLLECTION
 
 DEFAULT_COLLECTIONS = (DOCUMENT_VECTORS_COLLECTION, TWEET_VECTORS_COLLECTION)
@@ -189,6 +184,12 @@ class Candidate:
 
 
 def _dense(query: str, collections: dict[str, Any], where: dict | None, depth: int, model: Any) -> list[Candidate]:
+    # llama-index (~1.5 s to import) only where vectors are searched: checking a query or counting an
+    # empty store needs none of it.
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    from impressox_pipelines.rag.store import ChromaCollectionStore
+
     embedding = model.embed_model.get_query_embedding(query)
     found = []
     for name, collection in collections.items():
@@ -320,6 +321,8 @@ def retrieve(
     opened = {}
     for name in (name for name, size in sizes.items() if size):
         if model is not None:
+            from impressox_pipelines.rag.store import open_collection
+
             opened[name] = open_collection(client, name, model.name, model.dimension, create=False)
         else:
             opened[name] = client.get_collection(name=name, embedding_function=None)

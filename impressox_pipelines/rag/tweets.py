@@ -16,16 +16,12 @@ from typing import Any
 from llama_index.core.schema import TextNode
 
 from impressox_pipelines.rag.documents import SkippedInput
-from impressox_pipelines.rag.metadata import sanitize_metadata
+from impressox_pipelines.rag.metadata import VOLATILE_FIELDS, sanitize_metadata
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@\w{1,15}")
 # Fewer letters/digits than this (after removing URLs and @mentions) is no content to search for.
 MIN_WORD_CHARS = 2
-VOLATILE_FIELDS = ("like_count", "retweet_count", "reply_count", "quote_count", "view_count", "scraped_at")
-# Every metadata key a tweet can carry in Chroma, but the scam decision (`scam.SCAM_KEYS`).
-TWEET_FIELDS = ("kind", "source", "title", "tweet_id", "author_handle", "author_id", "created_at", "created_at_ts",
-                "partition_date", "lang", "hashtags", "cashtags", *VOLATILE_FIELDS, "scraped_at_ts")
 
 
 def tweet_url(handle: str | None, tweet_id: str) -> str:
