@@ -37,8 +37,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import wait_for
 from tests.helpers import containers as c
+from tests.helpers.waiting import wait_for
 from tests.operations.conftest import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -94,7 +94,7 @@ class Stack:
 
     def wait_finished(self, run_id: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict:
         return wait_for(lambda: (r := self.run(run_id))["status"] in {"SUCCESS", "FAILURE", "CANCELED"} and r,
-                        timeout_s=timeout_s, what=f"run {run_id} to finish", every_s=2)
+                        timeout_s=timeout_s, what=f"run {run_id} to finish", interval_s=2)
 
     def events(self, run_id: str) -> list[dict]:
         data = self.graphql(
@@ -436,7 +436,7 @@ def test_a_run_container_killed_mid_run_fails_the_run_and_the_retry_succeeds(sta
         results = data["runsOrError"]["results"]
         return results[0]["runId"] if results else None
 
-    retry_id = wait_for(retry, timeout_s=PROBE_TIMEOUT_S, what="run_retries to launch a retry", every_s=3)
+    retry_id = wait_for(retry, timeout_s=PROBE_TIMEOUT_S, what="run_retries to launch a retry", interval_s=3)
     retried = stack.wait_finished(retry_id)
     assert retried["status"] == "SUCCESS", stack.events(retry_id)[-8:]
     assert {t["key"]: t["value"] for t in retried["tags"]}["dagster/retry_number"] == "1"
