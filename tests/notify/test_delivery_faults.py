@@ -15,9 +15,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,6 +36,7 @@ from impressox_pipelines.stores import DELIVERY_GROUP, NOTIFICATIONS_STREAM
 from tests.helpers.notify import alert, dead_letters, key_of, run_deliverer
 from tests.helpers.paths import REPO_ROOT
 from tests.helpers.telegram import BOT_TOKEN
+from tests.helpers.waiting import wait_for
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.05, max_backoff_s=0.2, max_retry_after_s=10)
 READ_TIMEOUT_S = 0.3  # the client's; the stand-in's "timeout" answers after STALL_S
@@ -45,14 +45,6 @@ STALL_S = 1.0
 
 def records(db) -> dict[str, dict]:
     return {d["_id"]: d for d in db[DELIVERIES_COLLECTION].find()}
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    """Poll `condition` until it holds; fail after `timeout_s` naming `what`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 # ------------------------------------------------------------------------------------------ ambiguity
@@ -224,7 +216,7 @@ def redis7(tmp_path) -> Iterator[redis.Redis]:
             return False
 
     try:
-        wait_for(ready, "redis-server to answer PING", timeout_s=15)
+        wait_for(ready, timeout_s=15, what="redis-server to answer PING", interval_s=0.02)
         assert int(client.info("server")["redis_version"].split(".")[0]) >= 7
         yield client
     finally:
@@ -288,7 +280,7 @@ def test_500_notifications_survive_faults_a_sigkill_and_a_vanished_entry(redis_r
             assert worker.poll() is None, "the worker finished before it could be killed"
             return len(telegram_standin.state.received) >= 150
 
-        wait_for(mid_batch, "150 messages at the stand-in")
+        wait_for(mid_batch, timeout_s=60, what="150 messages at the stand-in", interval_s=0.02)
         os.kill(worker.pid, signal.SIGKILL)  # no cleanup, no XACK: a crashed run
     finally:
         worker.wait(30)
